@@ -1,0 +1,249 @@
+"""An authoritative DNS responder on loopback (UDP and TCP on one port), answering from a record table.
+
+It can be told, per name or for every name, to SERVFAIL, NXDOMAIN, REFUSE, drop the query, answer slowly or
+truncate UDP answers, and it can set the AD bit as a validating resolver would. It runs its own event loop
+in a thread so synchronous callers (click's test runner, the demo) can use it.
+"""
+
+import asyncio
+import socket
+import struct
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import cast
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.reversename
+import dns.rrset
+
+MAX_CNAME_CHAIN = 8
+
+
+@dataclass(frozen=True)
+class Fault:
+    """How to misbehave for a name: ``servfail``, ``nxdomain``, ``refused``, ``drop``, ``slow``, ``truncate``."""
+
+    kind: str
+    delay: float = 0.0
+
+
+def _key(name: str) -> str:
+    return name.lower().rstrip(".")
+
+
+@dataclass
+class Zone:
+    """Records by (owner name, type), in zone-file text (``"10 mx1.example.com."``)."""
+
+    records: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    ttl: int = 300
+
+    def add(self, name: str, rdtype: str, *values: str) -> "Zone":
+        self.records.setdefault((_key(name), rdtype.upper()), []).extend(values)
+        return self
+
+    def txt(self, name: str, text: str) -> "Zone":
+        """Add a TXT record holding ``text``, split into 255-octet strings as a zone file would."""
+        raw = text.encode()
+        chunks = [raw[i : i + 255] for i in range(0, len(raw), 255)] or [b""]
+        quoted = " ".join('"' + c.decode().replace("\\", "\\\\").replace('"', '\\"') + '"' for c in chunks)
+        return self.add(name, "TXT", quoted)
+
+    def host(self, name: str, *addresses: str, ptr: bool = True) -> "Zone":
+        """A/AAAA records for ``name`` and, unless ``ptr`` is false, matching PTR records."""
+        for address in addresses:
+            self.add(name, "AAAA" if ":" in address else "A", address)
+            if ptr:
+                self.add(_reverse(address), "PTR", _key(name) + ".")
+        return self
+
+    def remove(self, name: str, rdtype: str | None = None) -> None:
+        for key in list(self.records):
+            if key[0] == _key(name) and (rdtype is None or key[1] == rdtype.upper()):
+                del self.records[key]
+
+    def exists(self, name: str) -> bool:
+        """True when the name owns records or is an empty non-terminal (so NODATA, not NXDOMAIN)."""
+        name = _key(name)
+        return any(owner == name or owner.endswith("." + name) for owner, _ in self.records)
+
+    def rrset(self, name: str, rdtype: str) -> dns.rrset.RRset | None:
+        values = self.records.get((_key(name), rdtype))
+        if not values:
+            return None
+        return dns.rrset.from_text(_key(name) + ".", self.ttl, "IN", rdtype, *values)
+
+
+def _reverse(address: str) -> str:
+    return dns.reversename.from_address(address).to_text(omit_final_dot=True)
+
+
+class DnsResponder:
+    """Serve a :class:`Zone` on ``host`` (loopback) over UDP and TCP on one free port."""
+
+    def __init__(self, zone: Zone | None = None, host: str = "127.0.0.1") -> None:
+        self.zone = zone or Zone()
+        self.host = host
+        self.port = 0
+        self.faults: dict[str, Fault] = {}
+        self.authenticated = False
+        self.queries: list[tuple[str, str]] = []
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="lab-dns", daemon=True)
+        self._closers: list[asyncio.BaseTransport | asyncio.Server] = []
+
+    # --- control, from any thread ---
+
+    def fault(self, name: str, kind: str, delay: float = 0.0) -> None:
+        """Misbehave for ``name`` (``"*"``: every name)."""
+        self.faults[_key(name) if name != "*" else "*"] = Fault(kind, delay)
+
+    @property
+    def address(self) -> str:
+        """The ``--resolver`` value that reaches this responder."""
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    def start(self) -> "DnsResponder":
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._listen(), self._loop).result(timeout=10)
+        return self
+
+    def stop(self) -> None:
+        async def close() -> None:
+            for closer in self._closers:
+                closer.close()
+
+        if self._thread.is_alive():
+            asyncio.run_coroutine_threadsafe(close(), self._loop).result(timeout=10)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+        self._loop.close()
+
+    def __enter__(self) -> "DnsResponder":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- serving ---
+
+    async def _listen(self) -> None:
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        for _ in range(20):
+            udp = socket.socket(family, socket.SOCK_DGRAM)
+            udp.bind((self.host, 0))
+            port = udp.getsockname()[1]
+            try:
+                server = await asyncio.start_server(self._serve_tcp, self.host, port)
+            except OSError:
+                udp.close()
+                continue
+            transport, _ = await self._loop.create_datagram_endpoint(lambda: _UdpProtocol(self), sock=udp)
+            self.port = port
+            self._closers += [transport, server]
+            return
+        raise OSError("no free port for the lab DNS responder")
+
+    async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                length = struct.unpack("!H", await reader.readexactly(2))[0]
+                wire = await self.respond(await reader.readexactly(length), tcp=True)
+                if wire is None:
+                    continue
+                writer.write(struct.pack("!H", len(wire)) + wire)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    def _fault_for(self, name: str) -> Fault | None:
+        return self.faults.get(_key(name)) or self.faults.get("*")
+
+    async def respond(self, wire: bytes, tcp: bool) -> bytes | None:
+        """The answer to one query in wire form, or None to stay silent."""
+        try:
+            query = dns.message.from_wire(wire)
+        except dns.exception.DNSException:
+            return None
+        if not query.question:
+            return None
+        question = query.question[0]
+        qname = question.name.to_text(omit_final_dot=True)
+        qtype = dns.rdatatype.to_text(question.rdtype)
+        self.queries.append((_key(qname), qtype))
+        response = dns.message.make_response(query)
+        response.flags |= dns.flags.AA
+        fault = self._fault_for(qname)
+        if fault is not None:
+            if fault.kind == "drop":
+                return None
+            if fault.kind == "slow":
+                await asyncio.sleep(fault.delay)
+            elif fault.kind in ("servfail", "nxdomain", "refused"):
+                response.set_rcode(dns.rcode.from_text(fault.kind.upper()))
+                return response.to_wire()
+            elif fault.kind == "truncate" and not tcp:
+                response.flags |= dns.flags.TC
+                return response.to_wire()
+        self._answer(response, qname, qtype)
+        if self.authenticated and response.rcode() == dns.rcode.NOERROR:
+            response.flags |= dns.flags.AD
+        limit = 65535 if tcp else max(512, query.payload if query.edns >= 0 else 512)
+        try:
+            return response.to_wire(max_size=limit)
+        except dns.exception.TooBig:
+            truncated = dns.message.make_response(query)
+            truncated.flags |= dns.flags.AA | dns.flags.TC
+            return truncated.to_wire()
+
+    def _answer(self, response: dns.message.Message, qname: str, qtype: str) -> None:
+        name = qname
+        seen: set[str] = set()
+        for _ in range(MAX_CNAME_CHAIN):
+            if qtype != "CNAME":
+                alias = self.zone.rrset(name, "CNAME")
+                if alias is not None and _key(name) not in seen:
+                    seen.add(_key(name))
+                    response.answer.append(alias)
+                    name = alias[0].target.to_text(omit_final_dot=True)
+                    if self._fault_for(name) is not None:
+                        return
+                    continue
+            break
+        records = self.zone.rrset(name, qtype)
+        if records is not None:
+            response.answer.append(records)
+        elif not self.zone.exists(name) and name not in seen:
+            response.set_rcode(dns.rcode.NXDOMAIN)
+
+    def names(self) -> Iterator[str]:
+        return iter(sorted({owner for owner, _ in self.zone.records}))
+
+
+class _UdpProtocol(asyncio.DatagramProtocol):
+    def __init__(self, responder: DnsResponder) -> None:
+        self.responder = responder
+        self.transport: asyncio.DatagramTransport | None = None
+        self.pending: set[asyncio.Future[None]] = set()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
+        task = asyncio.ensure_future(self._reply(data, addr))
+        self.pending.add(task)
+        task.add_done_callback(self.pending.discard)
+
+    async def _reply(self, data: bytes, addr: tuple[str | object, ...]) -> None:
+        wire = await self.responder.respond(data, tcp=False)
+        if wire is not None and self.transport is not None and not self.transport.is_closing():
+            self.transport.sendto(wire, addr)

@@ -1,0 +1,1 @@
+"""Network layer: the one DNS client and the shared line/TLS client."""

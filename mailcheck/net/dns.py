@@ -1,0 +1,169 @@
+"""The one DNS client: every question any subcommand asks goes through :class:`DnsClient`.
+
+Built on ``dns.asyncresolver``. When resolvers are given, the client is created with ``configure=False`` so
+no code path can fall back to the system resolver.
+"""
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import dns.asyncresolver
+import dns.exception
+import dns.flags
+import dns.name
+import dns.nameserver
+import dns.rdata
+import dns.rdatatype
+import dns.resolver
+import dns.reversename
+
+from mailcheck.model import ProbeError, Stage
+from mailcheck.transcript import Transcript
+
+
+@dataclass(frozen=True)
+class DnsAnswer:
+    """The answer to one question. NXDOMAIN and NODATA are answers, not errors: the caller decides."""
+
+    name: str
+    rdtype: str
+    records: tuple[dns.rdata.Rdata, ...]
+    canonical_name: str
+    authenticated: bool = False
+    nxdomain: bool = False
+
+    @property
+    def aliased(self) -> bool:
+        """True when the name is a CNAME (the records belong to :attr:`canonical_name`)."""
+        return self.canonical_name != self.name
+
+    @property
+    def outcome(self) -> str:
+        if self.nxdomain:
+            return "nxdomain"
+        return "answer" if self.records else "nodata"
+
+    def texts(self) -> list[str]:
+        return [r.to_text() for r in self.records]
+
+
+def _plain(name: dns.name.Name) -> str:
+    return name.to_text(omit_final_dot=True).lower()
+
+
+def reverse_name(address: str) -> str:
+    return _plain(dns.reversename.from_address(address))
+
+
+class DnsClient:
+    """Asks DNS questions through the configured resolvers, with a per-query time bound.
+
+    Answers are cached for the life of the client (one command run), and concurrent identical questions
+    share one query.
+    """
+
+    def __init__(
+        self,
+        nameservers: Sequence[tuple[str, int]] | None,
+        timeout: float,
+        transcript: Transcript | None = None,
+    ) -> None:
+        self.timeout = timeout
+        self.transcript = transcript or Transcript()
+        self._pending: dict[tuple[str, str], asyncio.Future[DnsAnswer]] = {}
+        self._resolver: dns.asyncresolver.Resolver | None = None
+        self._setup_error: ProbeError | None = None
+        if nameservers:
+            resolver = dns.asyncresolver.Resolver(configure=False)
+            resolver.nameservers = [dns.nameserver.Do53Nameserver(ip, port) for ip, port in nameservers]
+            self._resolver = resolver
+        else:
+            try:
+                self._resolver = dns.asyncresolver.Resolver()
+            except dns.resolver.NoResolverConfiguration:
+                self._setup_error = ProbeError(
+                    Stage.DNS, "no-resolver", "no system resolver configured; give --resolver IP", unknown=True
+                )
+        if self._resolver is not None:
+            self._resolver.timeout = timeout
+            self._resolver.lifetime = timeout
+            self._resolver.cache = None
+            # Ask for the AD bit (RFC 6840 §5.7) so a validating resolver tells us the answer is DNSSEC-secure.
+            self._resolver.flags = dns.flags.RD | dns.flags.AD
+            self._resolver.use_edns(0, 0, 1232)
+
+    @property
+    def servers(self) -> str:
+        if self._resolver is None:
+            return "none"
+        return ", ".join(_server_text(ns) for ns in self._resolver.nameservers)
+
+    async def lookup(self, name: str, rdtype: str) -> DnsAnswer:
+        """Ask for ``rdtype`` records of ``name``; raise ProbeError (stage ``dns``) when no answer is had."""
+        key = (name.lower().rstrip("."), rdtype.upper())
+        future = self._pending.get(key)
+        if future is None:
+            future = asyncio.ensure_future(self._query(*key))
+            self._pending[key] = future
+        return await asyncio.shield(future)
+
+    async def reverse(self, address: str) -> DnsAnswer:
+        """The PTR answer for an IP address."""
+        return await self.lookup(reverse_name(address), "PTR")
+
+    async def _query(self, name: str, rdtype: str) -> DnsAnswer:
+        if self._setup_error is not None:
+            raise self._setup_error
+        assert self._resolver is not None
+        self.transcript.client(f"DNS {rdtype} {name}?")
+        try:
+            answer = await self._resolver.resolve(name, rdtype, raise_on_no_answer=False, search=False)
+        except dns.resolver.NXDOMAIN as exc:
+            self.transcript.server(f"DNS {rdtype} {name}: NXDOMAIN")
+            return DnsAnswer(name, rdtype, (), _plain(exc.canonical_name), nxdomain=True)
+        except dns.exception.Timeout:
+            raise self._failure(name, rdtype, "timeout", f"no answer within {self.timeout:g}s") from None
+        except dns.resolver.NoNameservers as exc:
+            kind, why = _classify_server_errors(exc.kwargs.get("errors", []))
+            raise self._failure(name, rdtype, kind, why) from None
+        except (dns.name.NameTooLong, dns.name.LabelTooLong, dns.name.EmptyLabel) as exc:
+            raise ProbeError(Stage.DNS, "syntax", f"cannot ask for {name!r}: {exc}") from None
+        except dns.exception.DNSException as exc:
+            raise self._failure(name, rdtype, "bad-response", str(exc)) from None
+        except OSError as exc:
+            raise self._failure(name, rdtype, "unreachable", exc.strerror or str(exc)) from None
+        records = tuple(answer.rrset) if answer.rrset is not None else ()
+        authenticated = bool(answer.response.flags & dns.flags.AD)
+        result = DnsAnswer(name, rdtype, records, _plain(answer.canonical_name), authenticated)
+        shown = "; ".join(result.texts()) or "no records"
+        alias = f" (via CNAME {result.canonical_name})" if result.aliased else ""
+        self.transcript.server(f"DNS {rdtype} {name}{alias}: {shown}")
+        return result
+
+    def _failure(self, name: str, rdtype: str, kind: str, why: str) -> ProbeError:
+        self.transcript.error(f"DNS {rdtype} {name}: {kind}: {why}")
+        return ProbeError(Stage.DNS, kind, f"{rdtype} lookup of {name} failed at {self.servers}: {why}", unknown=True)
+
+
+def _server_text(server: object) -> str:
+    if isinstance(server, dns.nameserver.Do53Nameserver):
+        host = f"[{server.address}]" if ":" in server.address else server.address
+        return host if server.port == 53 else f"{host}:{server.port}"
+    return str(server)
+
+
+def _classify_server_errors(errors: Sequence[tuple[object, ...]]) -> tuple[str, str]:
+    """Turn dnspython's per-server error list into one stable kind and a readable reason."""
+    reasons = [err[3] for err in errors if len(err) > 3]
+    for rcode, kind in (("SERVFAIL", "servfail"), ("REFUSED", "refused")):
+        if rcode in reasons:
+            return kind, f"the resolver answered {rcode}"
+    for reason in reasons:
+        if isinstance(reason, OSError):
+            return "unreachable", f"resolver unreachable ({reason.strerror or reason})"
+        if isinstance(reason, (dns.exception.FormError, EOFError)):
+            return "bad-response", f"malformed answer from the resolver ({reason})"
+    if reasons:
+        return "bad-response", f"the resolver answered {reasons[0]}"
+    return "servfail", "no resolver gave an answer"

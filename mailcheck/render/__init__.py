@@ -1,0 +1,23 @@
+"""Renderers: turn a Report into text. They know no check by name."""
+
+from typing import TextIO
+
+from mailcheck.model import Report
+
+FORMATS = ("table", "json", "junit")
+
+
+def render(report: Report, fmt: str, out: TextIO) -> None:
+    """Write ``report`` to ``out`` in ``fmt`` (one of :data:`FORMATS`)."""
+    if fmt == "json":
+        from mailcheck.render.json import render_json
+
+        render_json(report, out)
+    elif fmt == "junit":
+        from mailcheck.render.junit import render_junit
+
+        render_junit(report, out)
+    else:
+        from mailcheck.render.table import render_table
+
+        render_table(report, out)

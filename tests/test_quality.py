@@ -1,0 +1,23 @@
+"""ruff (lint and format) and mypy stay clean: part of the suite, so the one test command checks them."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["ruff", "check", "mailcheck", "tests", "benchmarks"],
+        ["ruff", "format", "--check", "mailcheck", "tests", "benchmarks"],
+        ["mypy", "mailcheck"],
+    ],
+    ids=["ruff-check", "ruff-format", "mypy"],
+)
+def test_code_quality(command: list[str]) -> None:
+    done = subprocess.run([sys.executable, "-m", *command], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
