@@ -7,6 +7,7 @@ import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -106,3 +107,120 @@ def mx(domain: str, allow_private: bool, opts: CommonOptions) -> None:
             functools.partial(mx_check.evaluate, allow_private=allow_private),
         ),
     )
+
+
+def server_host(text: str) -> tuple[str, int | None]:
+    """``HOST``, ``HOST:PORT``, ``IP``, ``[IPv6]:PORT``: a validated host (A-label or IP) and an optional port."""
+    from mailcheck.names import is_ip_address, parse_host_port
+
+    stripped = text.strip()
+    if is_ip_address(stripped):
+        return stripped, None
+    host, port = parse_host_port(stripped, 0, "server")
+    if is_ip_address(host):
+        return host, port or None
+    return domain_name(host), port or None
+
+
+@main.command()
+@click.argument("host")
+@click.option("--port", "-p", type=click.IntRange(1, 65535), help="Port (default 25; 465 implies implicit TLS).")
+@click.option(
+    "--tls",
+    "tls_mode",
+    type=click.Choice(["starttls", "implicit", "none"]),
+    help="How TLS starts: STARTTLS (default), implicit TLS (default on 465), or none.",
+)
+@click.option("--ipv4", "-4", "only_ipv4", is_flag=True, help="Probe only the IPv4 addresses.")
+@click.option("--ipv6", "-6", "only_ipv6", is_flag=True, help="Probe only the IPv6 addresses.")
+@click.option("--helo", metavar="NAME", help="Name to send in EHLO (default: an address literal of this host).")
+@click.option("--insecure", is_flag=True, help="Report certificate faults as warnings instead of failures.")
+@click.option(
+    "--require-tls/--opportunistic-tls",
+    "require_tls",
+    default=None,
+    help="Whether certificate faults fail (required) or warn (opportunistic, as senders treat MX hosts without "
+    "MTA-STS or DANE). Default: opportunistic on port 25, required elsewhere (RFC 8314).",
+)
+@click.option("--user", "-u", help="Authenticate as USER (AUTH PLAIN or LOGIN).")
+@click.option("--password-env", metavar="VAR", help="Take the password from environment variable VAR.")
+@click.option(
+    "--password-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Take the password from the first line of this file.",
+)
+@click.option("--allow-plaintext-auth", is_flag=True, help="Allow sending credentials without TLS.")
+@click.option("--from", "mail_from", metavar="ADDR", help="Send MAIL FROM:<ADDR> (then RSET; never DATA).")
+@click.option("--rcpt", "rcpt_to", metavar="ADDR", multiple=True, help="Send RCPT TO:<ADDR> (repeatable).")
+@common_options
+def smtp(
+    host: str,
+    port: int | None,
+    tls_mode: str | None,
+    only_ipv4: bool,
+    only_ipv6: bool,
+    helo: str | None,
+    insecure: bool,
+    require_tls: bool | None,
+    user: str | None,
+    password_env: str | None,
+    password_file: Path | None,
+    allow_plaintext_auth: bool,
+    mail_from: str | None,
+    rcpt_to: tuple[str, ...],
+    opts: CommonOptions,
+) -> None:
+    """Walk one SMTP session per address of HOST, stage by stage.
+
+    dns → connect → greeting → EHLO → STARTTLS → TLS → certificate → EHLO again → AUTH → MAIL/RCPT.
+    Never sends DATA: no mail is sent. HOST may be a name, an IP address, or HOST:PORT.
+    """
+    from mailcheck.checks import smtp as smtp_check
+    from mailcheck.runner import run_check
+    from mailcheck.secrets import read_password
+
+    name, given_port = server_host(host)
+    if only_ipv4 and only_ipv6:
+        raise BadInput("--ipv4 and --ipv6 exclude each other")
+    if given_port and port and given_port != port:
+        raise BadInput(f"port given twice ({given_port} in HOST, {port} in --port)")
+    final_port = port or given_port or 25
+    credentials = None
+    if user is not None:
+        credentials = smtp_check.Credentials(user, read_password(password_env, password_file, user))
+    elif password_env or password_file:
+        raise BadInput("--password-env/--password-file need --user")
+    options = smtp_check.SmtpOptions(
+        port=final_port,
+        tls_mode=tls_mode or ("implicit" if final_port == 465 else "starttls"),
+        helo=helo,
+        families=(4,) if only_ipv4 else (6,) if only_ipv6 else (4, 6),
+        insecure=insecure,
+        opportunistic=None if require_tls is None else not require_tls,
+        credentials=credentials,
+        allow_plaintext_auth=allow_plaintext_auth,
+        mail_from=mail_from,
+        rcpt_to=rcpt_to,
+    )
+    target = f"[{name}]:{final_port}" if ":" in name else f"{name}:{final_port}"
+    execute(
+        "smtp",
+        target,
+        opts,
+        lambda ctx: run_check("smtp.dns", target, lambda: smtp_check.probe(name, options, ctx), smtp_check.evaluate),
+    )
+
+
+@main.command()
+@click.argument("codes", nargs=-1, required=True)
+def explain(codes: tuple[str, ...]) -> None:
+    """Explain SMTP reply codes and enhanced status codes offline, e.g. `mailcheck explain 550 5.7.1`."""
+    from mailcheck.replycodes import explain_enhanced, explain_reply, is_enhanced_code, is_reply_code
+
+    for code in codes:
+        if is_reply_code(code):
+            click.echo(f"{code}: {explain_reply(int(code))}")
+        elif is_enhanced_code(code):
+            click.echo(f"{code}: {explain_enhanced(code)}")
+        else:
+            raise BadInput(f"{code!r} is not an SMTP reply code (like 550) or an enhanced status code (like 5.7.1)")

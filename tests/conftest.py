@@ -11,7 +11,9 @@ from click.testing import CliRunner, Result
 
 from mailcheck.cli import main
 from mailcheck.lab.dns import DnsResponder
-from mailcheck.lab.pki import CertificateAuthority
+from mailcheck.lab.pki import CertificateAuthority, Credential
+from mailcheck.lab.server import server_context
+from mailcheck.lab.smtp import SmtpBehaviour, SmtpLabServer
 from tests import netguard
 
 netguard.install()
@@ -88,3 +90,64 @@ class Cli:
 @pytest.fixture
 def cli() -> Cli:
     return Cli()
+
+
+class SmtpLab:
+    """Starts lab SMTP servers named in the lab DNS zone, each with a certificate from the test CA."""
+
+    def __init__(self, dns: DnsResponder, ca: CertificateAuthority, ca_file: Path, workdir: Path) -> None:
+        self.dns = dns
+        self.ca = ca
+        self.ca_file = ca_file
+        self.workdir = workdir
+        self.servers: list[SmtpLabServer] = []
+
+    def start(
+        self,
+        behaviour: SmtpBehaviour | None = None,
+        *,
+        name: str = "mx.lab.test",
+        credential: Credential | None = None,
+        implicit: bool = False,
+        tls: bool = True,
+        address: str = "127.0.0.1",
+        port: int = 0,
+    ) -> SmtpLabServer:
+        behaviour = behaviour or SmtpBehaviour(hostname=name)
+        context = server_context(credential or self.ca.issue(name), self.workdir) if tls else None
+        if behaviour.tls is None:
+            behaviour.tls = context
+        server = SmtpLabServer(behaviour, implicit_tls=context if implicit else None, host=address, port=port)
+        server.start()
+        self.dns.zone.host(name, address)
+        self.servers.append(server)
+        return server
+
+    def args(self, server: SmtpLabServer, name: str = "mx.lab.test", *extra: str) -> list[str]:
+        """Command-line arguments that point mailcheck smtp at ``server`` through the lab DNS and CA."""
+        return [
+            "smtp",
+            name,
+            "--port",
+            str(server.port),
+            "--resolver",
+            self.dns.address,
+            "--ca-file",
+            str(self.ca_file),
+            "--timeout",
+            "2",
+            *extra,
+        ]
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+
+@pytest.fixture
+def smtp_lab(
+    dns_server: DnsResponder, test_ca: CertificateAuthority, test_ca_file: Path, tmp_path: Path
+) -> Iterator[SmtpLab]:
+    lab = SmtpLab(dns_server, test_ca, test_ca_file, tmp_path)
+    yield lab
+    lab.stop()

@@ -134,6 +134,7 @@ class CertificateAuthority:
         key_size: int = 2048,
         hash_algorithm: hashes.SHA256 | hashes.SHA384 | hashes.SHA512 | None = None,
         send_chain: bool = True,
+        ca_issuers_url: str | None = None,
     ) -> Credential:
         """A server certificate for ``names`` (DNS names or IP addresses), valid for 90 days by default."""
         key = make_key(key_type, key_size)
@@ -154,6 +155,11 @@ class CertificateAuthority:
         )
         if names:
             builder = builder.add_extension(_san(names), critical=False)
+        if ca_issuers_url:
+            access = x509.AccessDescription(
+                x509.oid.AuthorityInformationAccessOID.CA_ISSUERS, x509.UniformResourceIdentifier(ca_issuers_url)
+            )
+            builder = builder.add_extension(x509.AuthorityInformationAccess([access]), critical=False)
         cert = builder.sign(self.key, hash_algorithm or hashes.SHA256())
         return Credential(cert, key, self.chain() if send_chain else ())
 

@@ -1,0 +1,449 @@
+"""``mailcheck smtp``: one SMTP session per address, walked stage by stage (RFC 5321, RFC 3207 STARTTLS,
+RFC 8314 implicit TLS, RFC 4954 AUTH). Never sends DATA: the probe sends no mail."""
+
+import asyncio
+import base64
+import ssl
+import time
+from dataclasses import dataclass, field
+
+from cryptography import x509
+
+from mailcheck.checks.transport import (
+    Endpoint,
+    TransportObservation,
+    certificate_finding,
+    connect_finding,
+    resolve_endpoints,
+    tls_finding,
+)
+from mailcheck.context import ProbeContext
+from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
+from mailcheck.net.dns import DnsAnswer
+from mailcheck.net.smtp import SmtpReply, auth_mechanisms, command, ehlo_keywords, read_reply
+from mailcheck.net.stream import LineConnection
+from mailcheck.net.tls import client_context
+from mailcheck.net.trust import trust_anchors
+from mailcheck.runner import attempt, elapsed_ms
+
+SUBMISSION_PORTS = (465, 587)
+REPORTED_EXTENSIONS = (
+    "SIZE",
+    "PIPELINING",
+    "STARTTLS",
+    "AUTH",
+    "8BITMIME",
+    "SMTPUTF8",
+    "CHUNKING",
+    "ENHANCEDSTATUSCODES",
+    "REQUIRETLS",
+    "DSN",
+)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A user name and password; the password never appears in repr, output or transcript."""
+
+    user: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class SmtpOptions:
+    port: int = 25
+    tls_mode: str = "starttls"  # starttls | implicit | none
+    helo: str | None = None
+    families: tuple[int, ...] = (4, 6)
+    insecure: bool = False
+    opportunistic: bool | None = None  # None: opportunistic on port 25
+    credentials: Credentials | None = None
+    allow_plaintext_auth: bool = False
+    mail_from: str | None = None
+    rcpt_to: tuple[str, ...] = ()
+
+    @property
+    def is_opportunistic(self) -> bool:
+        return self.port == 25 if self.opportunistic is None else self.opportunistic
+
+
+@dataclass
+class AuthObservation:
+    offered: list[str]
+    mechanism: str | None = None
+    reply: SmtpReply | None = None
+    refused_plaintext: bool = False
+
+
+@dataclass
+class SessionObservation(TransportObservation):
+    """What one SMTP session to one address showed, stage by stage, up to where it stopped."""
+
+    helo_name: str = ""
+    ptr_names: tuple[str, ...] = ()
+    greeting: SmtpReply | None = None
+    greeting_ms: int | None = None
+    ehlo: SmtpReply | None = None
+    helo_fallback: bool = False
+    ehlo_ms: int | None = None
+    starttls: SmtpReply | None = None
+    starttls_ms: int | None = None
+    ehlo_tls: SmtpReply | None = None
+    auth: AuthObservation | None = None
+    envelope: list[tuple[str, SmtpReply]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SmtpObservation:
+    host: str
+    options: SmtpOptions
+    sessions: tuple[SessionObservation, ...]
+
+
+# --- probe -------------------------------------------------------------------------------------------------
+
+
+async def probe(host: str, options: SmtpOptions, ctx: ProbeContext) -> SmtpObservation:
+    """Resolve ``host`` and run one session per address, concurrently."""
+    endpoints = await resolve_endpoints(host, options.port, options.families, ctx)
+    anchors = trust_anchors(ctx.ca_file) if options.tls_mode != "none" else ()
+    sessions = await asyncio.gather(*(probe_session(e, options, ctx, anchors) for e in endpoints))
+    return SmtpObservation(host, options, tuple(sessions))
+
+
+async def probe_session(
+    endpoint: Endpoint, options: SmtpOptions, ctx: ProbeContext, anchors: tuple[x509.Certificate, ...]
+) -> SessionObservation:
+    obs = SessionObservation(endpoint, anchors=anchors)
+    ptr = asyncio.ensure_future(attempt(ctx.dns.reverse(endpoint.address)))
+    async with ctx.limit:
+        outcome = await attempt(dialogue(obs, options, ctx))
+    if isinstance(outcome, ProbeError):
+        obs.failure = outcome
+    answer = await ptr
+    if isinstance(answer, DnsAnswer):
+        obs.ptr_names = tuple(r.to_text().rstrip(".").lower() for r in answer.records)
+    return obs
+
+
+def default_helo(conn: LineConnection) -> str:
+    """An address literal of our own end of the connection: always valid EHLO syntax (RFC 5321 §4.1.3),
+    and honest, unlike a made-up host name. Looking up our own FQDN could block on a slow resolver."""
+    local = conn.writer.get_extra_info("sockname")
+    address = str(local[0]) if local else "127.0.0.1"
+    return f"[IPv6:{address}]" if ":" in address else f"[{address}]"
+
+
+async def dialogue(obs: SessionObservation, options: SmtpOptions, ctx: ProbeContext) -> None:
+    endpoint = obs.endpoint
+    tls_context = client_context()
+    start = time.monotonic()
+    conn = await LineConnection.open(endpoint.address, endpoint.port, ctx.timeout, ctx.transcript)
+    obs.connect_ms = elapsed_ms(start)
+    try:
+        if options.tls_mode == "implicit":
+            obs.tls = await conn.start_tls(tls_context, endpoint.server_name)
+        start = time.monotonic()
+        obs.greeting = await read_reply(conn, Stage.GREETING)
+        obs.greeting_ms = elapsed_ms(start)
+        if obs.greeting.code != 220:
+            raise ProbeError(Stage.GREETING, "rejected", f"the server refused the session: {obs.greeting}")
+        obs.helo_name = options.helo or default_helo(conn)
+        start = time.monotonic()
+        obs.ehlo, obs.helo_fallback = await greet(conn, obs.helo_name)
+        obs.ehlo_ms = elapsed_ms(start)
+        if options.tls_mode == "starttls":
+            await starttls(conn, obs, tls_context)
+        if options.credentials is not None:
+            obs.auth = await authenticate(conn, obs, options, ctx)
+        if options.mail_from is not None or options.rcpt_to:
+            await envelope(conn, obs, options)
+        await attempt(command(conn, "QUIT", Stage.ENVELOPE))
+    finally:
+        await conn.close()
+
+
+async def greet(conn: LineConnection, helo: str) -> tuple[SmtpReply, bool]:
+    """EHLO, falling back to HELO only when EHLO is rejected as unknown (5xx)."""
+    reply = await command(conn, f"EHLO {helo}", Stage.CAPABILITIES)
+    if reply.ok:
+        return reply, False
+    if 500 <= reply.code <= 504:
+        fallback = await command(conn, f"HELO {helo}", Stage.CAPABILITIES)
+        if fallback.ok:
+            return fallback, True
+        reply = fallback
+    raise ProbeError(Stage.CAPABILITIES, "rejected", f"the server rejected EHLO and HELO: {reply}")
+
+
+async def starttls(conn: LineConnection, obs: SessionObservation, tls_context: ssl.SSLContext) -> None:
+    assert obs.ehlo is not None
+    if "STARTTLS" not in ehlo_keywords(obs.ehlo):
+        raise ProbeError(Stage.STARTTLS, "not-offered", "STARTTLS not offered in the EHLO reply")
+    start = time.monotonic()
+    obs.starttls = await command(conn, "STARTTLS", Stage.STARTTLS)
+    obs.starttls_ms = elapsed_ms(start)
+    if obs.starttls.code != 220:
+        kind = "unavailable" if obs.starttls.code == 454 else "rejected"
+        raise ProbeError(Stage.STARTTLS, kind, f"STARTTLS refused: {obs.starttls} ({obs.starttls.meaning()})")
+    obs.tls = await conn.start_tls(tls_context, obs.endpoint.server_name)
+    obs.discarded_plaintext = conn.discarded_plaintext
+    # RFC 3207 §4.2: the client must forget what it knew and ask again.
+    obs.ehlo_tls = await command(conn, f"EHLO {obs.helo_name}", Stage.CAPABILITIES)
+    if not obs.ehlo_tls.ok:
+        raise ProbeError(Stage.CAPABILITIES, "rejected", f"EHLO after STARTTLS rejected: {obs.ehlo_tls}")
+
+
+async def authenticate(
+    conn: LineConnection, obs: SessionObservation, options: SmtpOptions, ctx: ProbeContext
+) -> AuthObservation:
+    """AUTH PLAIN (or LOGIN), the password masked in the transcript; refuses to send it without TLS unless
+    the user allowed plaintext credentials."""
+    creds = options.credentials
+    assert creds is not None
+    latest = obs.ehlo_tls or obs.ehlo
+    assert latest is not None
+    offered = auth_mechanisms(ehlo_keywords(latest))
+    if obs.tls is None and not options.allow_plaintext_auth:
+        return AuthObservation(offered, refused_plaintext=True)
+    mechanism = next((m for m in ("PLAIN", "LOGIN") if m in offered), None)
+    if mechanism is None:
+        return AuthObservation(offered)
+    plain = base64.b64encode(f"\0{creds.user}\0{creds.password}".encode()).decode()
+    secret = base64.b64encode(creds.password.encode()).decode()
+    for hidden in (creds.password, plain, secret):
+        ctx.transcript.add_secret(hidden)
+    if mechanism == "PLAIN":
+        reply = await command(conn, f"AUTH PLAIN {plain}", Stage.AUTH, shown="AUTH PLAIN ********")
+        if reply.code == 334:
+            reply = await command(conn, plain, Stage.AUTH, shown="********")
+    else:
+        reply = await command(conn, "AUTH LOGIN", Stage.AUTH)
+        if reply.code == 334:
+            reply = await command(conn, base64.b64encode(creds.user.encode()).decode(), Stage.AUTH)
+        if reply.code == 334:
+            reply = await command(conn, secret, Stage.AUTH, shown="********")
+    return AuthObservation(offered, mechanism, reply)
+
+
+async def envelope(conn: LineConnection, obs: SessionObservation, options: SmtpOptions) -> None:
+    """MAIL FROM and each RCPT TO, then RSET: the server tells whether it would take the mail; no DATA."""
+    sender = options.mail_from or ""
+    mail = f"MAIL FROM:<{sender}>"
+    reply = await command(conn, mail, Stage.ENVELOPE)
+    obs.envelope.append((mail, reply))
+    if reply.ok:
+        for rcpt in options.rcpt_to:
+            line = f"RCPT TO:<{rcpt}>"
+            obs.envelope.append((line, await command(conn, line, Stage.ENVELOPE)))
+    await command(conn, "RSET", Stage.ENVELOPE)
+
+
+# --- evaluate ----------------------------------------------------------------------------------------------
+
+
+def evaluate(obs: SmtpObservation) -> list[CheckResult]:
+    results: list[CheckResult] = []
+    for session in obs.sessions:
+        results.extend(session_findings(session, obs.options))
+    return results
+
+
+def failure_id(session: SessionObservation) -> str:
+    """Which check a failure belongs to: the stage, told apart for the EHLO after STARTTLS."""
+    assert session.failure is not None
+    stage = session.failure.stage
+    if stage is Stage.CAPABILITIES:
+        return "smtp.ehlo_tls" if session.starttls is not None else "smtp.ehlo"
+    return {
+        Stage.GREETING: "smtp.greeting",
+        Stage.STARTTLS: "smtp.starttls",
+        Stage.AUTH: "smtp.auth",
+        Stage.ENVELOPE: "smtp.envelope",
+    }.get(stage, f"smtp.{stage.value}")
+
+
+def session_findings(session: SessionObservation, options: SmtpOptions) -> list[CheckResult]:
+    found: list[CheckResult | None] = [connect_finding("smtp", session)]
+    if options.tls_mode == "implicit":
+        found.append(tls_finding("smtp", session))
+        found.append(certificate_finding("smtp", session, opportunistic=False, insecure=options.insecure))
+    found.append(greeting_finding(session, options))
+    found.append(ehlo_finding(session, options))
+    if options.tls_mode == "starttls":
+        found.append(starttls_finding(session))
+        found.append(tls_finding("smtp", session))
+        found.append(
+            certificate_finding("smtp", session, opportunistic=options.is_opportunistic, insecure=options.insecure)
+        )
+        found.append(ehlo_tls_finding(session, options))
+    found.append(auth_finding(session))
+    found.extend(envelope_findings(session))
+    failure = session.failure
+    if failure is not None and failure.stage not in (Stage.CONNECT, Stage.TLS):
+        found.append(stage_failure(session, options))
+    return [f for f in found if f is not None]
+
+
+def stage_failure(session: SessionObservation, options: SmtpOptions) -> CheckResult:
+    failure = session.failure
+    assert failure is not None
+    subject = Subject(failure_id(session), session.endpoint.label, failure.stage)
+    message = failure.message
+    details: dict[str, object] = {}
+    if failure.stage is Stage.GREETING and session.greeting is not None:
+        details["reply"] = session.greeting.to_dict()
+        message = f"{message} ({session.greeting.meaning()})"
+    if failure.stage is Stage.GREETING and failure.kind == "timeout" and options.tls_mode != "implicit":
+        message += "; a server expecting implicit TLS (port 465) waits silently for the client: try --tls implicit"
+    return subject.failed(failure, message, details)
+
+
+def _banner_host(reply: SmtpReply) -> str:
+    return reply.lines[0].split(" ", 1)[0].lower().rstrip(".") if reply.lines and reply.lines[0] else ""
+
+
+def greeting_finding(session: SessionObservation, options: SmtpOptions) -> CheckResult | None:
+    reply = session.greeting
+    if reply is None or reply.code != 220:
+        return None
+    subject = Subject("smtp.greeting", session.endpoint.label, Stage.GREETING, session.greeting_ms)
+    banner_host = _banner_host(reply)
+    details = {
+        "reply": reply.to_dict(),
+        "banner_host": banner_host,
+        "ptr": list(session.ptr_names),
+        "time_to_banner_ms": session.greeting_ms,
+    }
+    summary = f"220 in {session.greeting_ms} ms: {reply.lines[0]}"
+    names = {session.endpoint.host.lower(), *session.ptr_names}
+    if banner_host and banner_host not in names:
+        known = ", ".join(sorted(names - {session.endpoint.address}))
+        return subject.result(
+            Status.INFO,
+            f"{summary} (banner names {banner_host}, not {known or 'the host'}; RFC 5321 §4.3.1 expects the "
+            "server's own name, though load balancers often differ)",
+            details,
+        )
+    return subject.result(Status.PASS, summary, details)
+
+
+def _extension_summary(extensions: dict[str, str]) -> str:
+    shown = [f"{k} {extensions[k]}".strip() for k in REPORTED_EXTENSIONS if k in extensions]
+    others = sorted(set(extensions) - set(REPORTED_EXTENSIONS))
+    return ", ".join(shown + others) or "no extensions"
+
+
+def ehlo_finding(session: SessionObservation, options: SmtpOptions) -> CheckResult | None:
+    reply = session.ehlo
+    if reply is None:
+        return None
+    subject = Subject("smtp.ehlo", session.endpoint.label, Stage.CAPABILITIES, session.ehlo_ms)
+    extensions = ehlo_keywords(reply) if not session.helo_fallback else {}
+    details = {"helo": session.helo_name, "extensions": extensions, "helo_fallback": session.helo_fallback}
+    if session.helo_fallback:
+        return subject.result(
+            Status.WARN,
+            "EHLO rejected, HELO accepted: the server speaks no ESMTP, so no STARTTLS, SIZE or AUTH",
+            details,
+        )
+    summary = f"EHLO {session.helo_name}: {_extension_summary(extensions)}"
+    if "AUTH" in extensions and session.tls is None and options.tls_mode == "starttls":
+        return subject.result(
+            Status.WARN,
+            f"{summary}; AUTH is offered before TLS, inviting clients to send passwords in clear (RFC 8314 §3)",
+            details,
+        )
+    return subject.result(Status.PASS, summary, details)
+
+
+def starttls_finding(session: SessionObservation) -> CheckResult | None:
+    reply = session.starttls
+    if reply is None or reply.code != 220:
+        return None
+    subject = Subject("smtp.starttls", session.endpoint.label, Stage.STARTTLS, session.starttls_ms)
+    details = {"reply": reply.to_dict(), "discarded_plaintext_bytes": session.discarded_plaintext}
+    if session.discarded_plaintext:
+        return subject.result(
+            Status.WARN,
+            f"STARTTLS accepted, but the server sent {session.discarded_plaintext} bytes of plaintext after its 220 "
+            "and before the handshake (discarded: a sign of a buggy server or of command injection, CVE-2011-0411)",
+            details,
+            ErrorInfo(Stage.STARTTLS, "plaintext-injection", "plaintext pipelined after the STARTTLS reply"),
+        )
+    return subject.result(Status.PASS, f"STARTTLS offered and accepted: {reply}", details)
+
+
+def ehlo_tls_finding(session: SessionObservation, options: SmtpOptions) -> CheckResult | None:
+    if session.ehlo_tls is None or session.ehlo is None:
+        return None
+    subject = Subject("smtp.ehlo_tls", session.endpoint.label, Stage.CAPABILITIES)
+    before, after = ehlo_keywords(session.ehlo), ehlo_keywords(session.ehlo_tls)
+    gained = sorted(set(after) - set(before))
+    lost = sorted(set(before) - set(after) - {"STARTTLS"})
+    details = {"extensions": after, "gained": gained, "lost": lost}
+    changes = []
+    if gained:
+        changes.append(f"gained {', '.join(gained)}")
+    if lost:
+        changes.append(f"lost {', '.join(lost)}")
+    summary = f"after TLS: {_extension_summary(after)}" + (f" ({'; '.join(changes)})" if changes else "")
+    if "STARTTLS" in after:
+        return subject.result(Status.WARN, f"{summary}; STARTTLS still offered inside TLS (RFC 3207 §4.2)", details)
+    if options.port in SUBMISSION_PORTS and "AUTH" not in after and options.credentials is None:
+        return subject.result(Status.INFO, f"{summary}; no AUTH offered on a submission port", details)
+    if "AUTH" in gained:
+        summary += "; AUTH offered only inside TLS, as it should be"
+    return subject.result(Status.PASS, summary, details)
+
+
+AUTH_REPLIES = {
+    535: ("auth-failed", "the server rejected the user name or password"),
+    534: ("mechanism-too-weak", "the server wants a stronger authentication mechanism"),
+    538: ("encryption-required", "the server requires encryption for this mechanism"),
+    454: ("temporary", "temporary authentication failure on the server; try again later"),
+    504: ("not-offered", "the server does not implement this mechanism"),
+    530: ("auth-failed", "authentication required"),
+}
+
+
+def auth_finding(session: SessionObservation) -> CheckResult | None:
+    auth = session.auth
+    if auth is None:
+        return None
+    subject = Subject("smtp.auth", session.endpoint.label, Stage.AUTH)
+    details: dict[str, object] = {"offered": auth.offered, "mechanism": auth.mechanism}
+    if auth.refused_plaintext:
+        message = "refused to send credentials without TLS (pass --allow-plaintext-auth to allow it)"
+        return subject.result(Status.FAIL, message, details, ErrorInfo(Stage.AUTH, "plaintext-refused", message))
+    if auth.mechanism is None or auth.reply is None:
+        message = f"no supported AUTH mechanism offered ({', '.join(auth.offered) or 'AUTH not offered'})"
+        return subject.result(Status.FAIL, message, details, ErrorInfo(Stage.AUTH, "not-offered", message))
+    reply = auth.reply
+    details["reply"] = reply.to_dict()
+    if reply.code == 235:
+        return subject.result(Status.PASS, f"AUTH {auth.mechanism} accepted: {reply}", details)
+    kind, words = AUTH_REPLIES.get(reply.code, ("auth-failed", reply.meaning()))
+    message = f"AUTH {auth.mechanism}: {reply} ({words})"
+    return subject.result(Status.FAIL, message, details, ErrorInfo(Stage.AUTH, kind, message))
+
+
+def envelope_findings(session: SessionObservation) -> list[CheckResult]:
+    results = []
+    for sent, reply in session.envelope:
+        subject = Subject("smtp.envelope", session.endpoint.label, Stage.ENVELOPE)
+        details = {"command": sent, "reply": reply.to_dict()}
+        if reply.ok:
+            results.append(subject.result(Status.PASS, f"{sent}: {reply}", details))
+            continue
+        message = f"{sent}: {reply} ({reply.meaning()})"
+        if 400 <= reply.code < 500:
+            hint = " (greylisting: a real sender retries later and gets through)" if reply.code in (450, 451) else ""
+            results.append(
+                subject.result(Status.WARN, message + hint, details, ErrorInfo(Stage.ENVELOPE, "temporary", message))
+            )
+        else:
+            results.append(
+                subject.result(Status.FAIL, message, details, ErrorInfo(Stage.ENVELOPE, "rejected", message))
+            )
+    return results

@@ -1,0 +1,135 @@
+"""What SMTP, IMAP and POP3 share below their dialogue: the server's addresses, the TCP connection, TLS and
+the certificate. Findings here are named ``<protocol>.connect``, ``<protocol>.tls``, ``<protocol>.certificate``."""
+
+import asyncio
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from cryptography import x509
+
+from mailcheck.checks.certificate import certificate_result
+from mailcheck.context import ProbeContext
+from mailcheck.model import CheckResult, ProbeError, Stage, Status, Subject
+from mailcheck.names import is_ip_address
+from mailcheck.net.dns import DnsAnswer
+from mailcheck.net.tls import TlsFacts
+from mailcheck.runner import attempt
+
+MODERN_TLS = ("TLSv1.2", "TLSv1.3")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One server address to probe: the name the user gave, the port and one of its addresses."""
+
+    host: str
+    port: int
+    address: str
+
+    @property
+    def label(self) -> str:
+        """``mx1.example.com:25 (192.0.2.10)``, or ``192.0.2.10:25`` for an IP literal."""
+        if self.host == self.address:
+            return f"[{self.address}]:{self.port}" if ":" in self.address else f"{self.address}:{self.port}"
+        return f"{self.host}:{self.port} ({self.address})"
+
+    @property
+    def server_name(self) -> str | None:
+        """The name for SNI and certificate checks (None for an IP literal: SNI carries no addresses)."""
+        return None if is_ip_address(self.host) else self.host
+
+
+async def resolve_endpoints(host: str, port: int, families: Sequence[int], ctx: ProbeContext) -> list[Endpoint]:
+    """Every address of ``host`` in the wanted families (4, 6); an IP literal is its own address.
+
+    Raises ProbeError (stage ``dns``) when no address is found, with the most telling reason.
+    """
+    bare = host.strip("[]")
+    if is_ip_address(bare):
+        return [Endpoint(bare, port, bare)]
+    wanted = [("A", 4), ("AAAA", 6)]
+    lookups = await asyncio.gather(
+        *(attempt(ctx.dns.lookup(host, rdtype)) for rdtype, fam in wanted if fam in families)
+    )
+    addresses: list[str] = []
+    errors: list[ProbeError] = []
+    nxdomain = True
+    for lookup in lookups:
+        if isinstance(lookup, ProbeError):
+            errors.append(lookup)
+            nxdomain = False
+            continue
+        assert isinstance(lookup, DnsAnswer)
+        nxdomain = nxdomain and lookup.nxdomain
+        addresses.extend(r.to_text() for r in lookup.records)
+    if addresses:
+        return [Endpoint(host, port, address) for address in addresses]
+    if errors:
+        raise errors[0]
+    families_text = " or ".join({4: "A", 6: "AAAA"}[f] for f in families)
+    if nxdomain:
+        raise ProbeError(Stage.DNS, "nxdomain", f"{host} does not exist (NXDOMAIN)")
+    raise ProbeError(Stage.DNS, "nodata", f"{host} has no {families_text} records")
+
+
+@dataclass
+class TransportObservation:
+    """Connection and TLS facts of one session, whatever the protocol on top."""
+
+    endpoint: Endpoint
+    connect_ms: int | None = None
+    tls: TlsFacts | None = None
+    discarded_plaintext: int = 0
+    failure: ProbeError | None = None
+    anchors: tuple[x509.Certificate, ...] = field(default=(), repr=False)
+    checked_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+
+def connect_finding(protocol: str, obs: TransportObservation) -> CheckResult | None:
+    subject = Subject(f"{protocol}.connect", obs.endpoint.label, Stage.CONNECT, obs.connect_ms)
+    failure = obs.failure
+    if failure is not None and failure.stage is Stage.CONNECT:
+        message = failure.message
+        if failure.kind == "timeout" and obs.endpoint.port == 25:
+            message += (
+                "; outbound port 25 is often blocked by ISPs and cloud providers, so this may be on your side: "
+                "try from another network"
+            )
+        return subject.failed(failure, message)
+    if obs.connect_ms is None:
+        return None
+    return subject.result(Status.PASS, f"connected in {obs.connect_ms} ms")
+
+
+def tls_finding(protocol: str, obs: TransportObservation) -> CheckResult | None:
+    subject = Subject(f"{protocol}.tls", obs.endpoint.label, Stage.TLS, obs.tls.handshake_ms if obs.tls else None)
+    if obs.failure is not None and obs.failure.stage is Stage.TLS:
+        return subject.failed(obs.failure)
+    if obs.tls is None:
+        return None
+    facts = obs.tls
+    details = facts.to_dict()
+    summary = f"{facts.version}, {facts.cipher}" + (f" ({facts.bits} bits)" if facts.bits else "")
+    if facts.version not in MODERN_TLS:
+        return subject.result(
+            Status.WARN, f"{summary}: TLS older than 1.2 is deprecated (RFC 8996); enable TLS 1.2 and 1.3", details
+        )
+    return subject.result(Status.PASS, summary, details)
+
+
+def certificate_finding(
+    protocol: str, obs: TransportObservation, *, opportunistic: bool, insecure: bool
+) -> CheckResult | None:
+    if obs.tls is None:
+        return None
+    subject = Subject(f"{protocol}.certificate", obs.endpoint.label, Stage.CERTIFICATE)
+    return certificate_result(
+        subject,
+        obs.tls.chain_der,
+        obs.endpoint.server_name or obs.endpoint.address,
+        obs.anchors,
+        obs.checked_at,
+        opportunistic=opportunistic,
+        insecure=insecure,
+    )
