@@ -111,22 +111,23 @@ def _chain_problem(
         subject = IPAddress(ipaddress.ip_address(ips[0]))
     else:
         subject = DNSName(_common_name(leaf.subject))
-    at = min(max(now, leaf.not_valid_before_utc), leaf.not_valid_after_utc)
-    try:
-        verifier = PolicyBuilder().store(Store(list(anchors))).time(at).build_server_verifier(subject)
-        verifier.verify(leaf, list(intermediates))
-    except VerificationError as exc:
-        issuer = _common_name(leaf.issuer)
-        presented = {c.subject for c in intermediates} | {a.subject for a in anchors}
-        if leaf.issuer not in presented and _has_ca_issuers(leaf):
-            return Problem(
-                "incomplete-chain",
-                f"the server did not send the intermediate certificate ({issuer}); configure the full chain",
-            )
-        return Problem("untrusted", f"the chain does not lead to a trusted root (issuer {issuer}): {exc}")
-    except ValueError as exc:
-        return Problem("untrusted", f"the chain could not be verified: {exc}")
-    return None
+    clamped = min(max(now, leaf.not_valid_before_utc), leaf.not_valid_after_utc)
+    failure: Exception | None = None
+    for at in dict.fromkeys((now, clamped)):
+        try:
+            verifier = PolicyBuilder().store(Store(list(anchors))).time(at).build_server_verifier(subject)
+            verifier.verify(leaf, list(intermediates))
+            return None
+        except (VerificationError, ValueError) as exc:
+            failure = exc
+    issuer = _common_name(leaf.issuer)
+    presented = {c.subject for c in intermediates} | {a.subject for a in anchors}
+    if leaf.issuer not in presented and _has_ca_issuers(leaf):
+        return Problem(
+            "incomplete-chain",
+            f"the server did not send the intermediate certificate ({issuer}); configure the full chain",
+        )
+    return Problem("untrusted", f"the chain does not lead to a trusted root (issuer {issuer}): {failure}")
 
 
 def inspect_chain(

@@ -348,7 +348,8 @@ def ehlo_finding(session: SessionObservation, options: SmtpOptions) -> CheckResu
             details,
         )
     summary = f"EHLO {session.helo_name}: {_extension_summary(extensions)}"
-    if "AUTH" in extensions and session.tls is None and options.tls_mode == "starttls":
+    # In STARTTLS and plain modes the first EHLO is always in clear; with implicit TLS it is inside TLS.
+    if "AUTH" in extensions and options.tls_mode != "implicit":
         return subject.result(
             Status.WARN,
             f"{summary}; AUTH is offered before TLS, inviting clients to send passwords in clear (RFC 8314 §3)",

@@ -80,7 +80,8 @@ class CertificateAuthority:
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
         issuer_key = parent.key if parent else self.key
         issuer_name = parent.cert.subject if parent else subject
-        start = _now() - dt.timedelta(days=1)
+        # Like a real CA, long-lived and older than anything it signs (the tests backdate leaves by months).
+        start = _now() - dt.timedelta(days=3650)
         builder = (
             x509.CertificateBuilder()
             .subject_name(subject)
@@ -88,7 +89,7 @@ class CertificateAuthority:
             .public_key(self.key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(start)
-            .not_valid_after(start + dt.timedelta(days=3650))
+            .not_valid_after(start + dt.timedelta(days=7300))
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .add_extension(
                 x509.KeyUsage(
