@@ -7,8 +7,9 @@ import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -17,6 +18,9 @@ from mailcheck.context import ProbeContext
 from mailcheck.model import EXIT_UNCHECKED, EXIT_USAGE, CheckResult
 from mailcheck.names import BadInput, domain_name
 from mailcheck.options import CommonOptions, common_options
+
+if TYPE_CHECKING:
+    from mailcheck.secrets import Credentials
 
 
 class MailcheckGroup(click.Group):
@@ -122,19 +126,92 @@ def server_host(text: str) -> tuple[str, int | None]:
     return domain_name(host), port or None
 
 
+def transport_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--port, --tls, --ipv4/--ipv6 and --insecure, shared by smtp, imap and pop3."""
+    for decorate in reversed(
+        [
+            click.option("--port", "-p", type=click.IntRange(1, 65535), help="Port (or give HOST:PORT)."),
+            click.option(
+                "--tls",
+                "tls_mode",
+                type=click.Choice(["starttls", "implicit", "none"]),
+                help="How TLS starts: STARTTLS, implicit TLS (default on the implicit-TLS port), or none.",
+            ),
+            click.option("--ipv4", "-4", "only_ipv4", is_flag=True, help="Probe only the IPv4 addresses."),
+            click.option("--ipv6", "-6", "only_ipv6", is_flag=True, help="Probe only the IPv6 addresses."),
+            click.option("--insecure", is_flag=True, help="Report certificate faults as warnings, not failures."),
+        ]
+    ):
+        command = decorate(command)
+    return command
+
+
+def credential_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--user with a password from the environment, a file or a prompt (never argv)."""
+    for decorate in reversed(
+        [
+            click.option("--user", "-u", help="Log in as USER."),
+            click.option("--password-env", metavar="VAR", help="Take the password from environment variable VAR."),
+            click.option(
+                "--password-file",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="Take the password from the first line of this file.",
+            ),
+            click.option("--allow-plaintext-auth", is_flag=True, help="Allow sending credentials without TLS."),
+        ]
+    ):
+        command = decorate(command)
+    return command
+
+
+@dataclass(frozen=True)
+class ServerTarget:
+    """What transport_options and the HOST argument resolve to."""
+
+    host: str
+    port: int
+    tls_mode: str
+    families: tuple[int, ...]
+
+    @property
+    def label(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+def server_target(
+    host: str,
+    port: int | None,
+    tls_mode: str | None,
+    only_ipv4: bool,
+    only_ipv6: bool,
+    default_port: int,
+    implicit_port: int,
+) -> ServerTarget:
+    name, given_port = server_host(host)
+    if only_ipv4 and only_ipv6:
+        raise BadInput("--ipv4 and --ipv6 exclude each other")
+    if given_port and port and given_port != port:
+        raise BadInput(f"port given twice ({given_port} in HOST, {port} in --port)")
+    final_port = port or given_port or default_port
+    mode = tls_mode or ("implicit" if final_port == implicit_port else "starttls")
+    families = (4,) if only_ipv4 else (6,) if only_ipv6 else (4, 6)
+    return ServerTarget(name, final_port, mode, families)
+
+
+def credentials_from(user: str | None, password_env: str | None, password_file: Path | None) -> "Credentials | None":
+    from mailcheck.secrets import Credentials, read_password
+
+    if user is None:
+        if password_env or password_file:
+            raise BadInput("--password-env/--password-file need --user")
+        return None
+    return Credentials(user, read_password(password_env, password_file, user))
+
+
 @main.command()
 @click.argument("host")
-@click.option("--port", "-p", type=click.IntRange(1, 65535), help="Port (default 25; 465 implies implicit TLS).")
-@click.option(
-    "--tls",
-    "tls_mode",
-    type=click.Choice(["starttls", "implicit", "none"]),
-    help="How TLS starts: STARTTLS (default), implicit TLS (default on 465), or none.",
-)
-@click.option("--ipv4", "-4", "only_ipv4", is_flag=True, help="Probe only the IPv4 addresses.")
-@click.option("--ipv6", "-6", "only_ipv6", is_flag=True, help="Probe only the IPv6 addresses.")
+@transport_options
 @click.option("--helo", metavar="NAME", help="Name to send in EHLO (default: an address literal of this host).")
-@click.option("--insecure", is_flag=True, help="Report certificate faults as warnings instead of failures.")
 @click.option(
     "--require-tls/--opportunistic-tls",
     "require_tls",
@@ -142,14 +219,7 @@ def server_host(text: str) -> tuple[str, int | None]:
     help="Whether certificate faults fail (required) or warn (opportunistic, as senders treat MX hosts without "
     "MTA-STS or DANE). Default: opportunistic on port 25, required elsewhere (RFC 8314).",
 )
-@click.option("--user", "-u", help="Authenticate as USER (AUTH PLAIN or LOGIN).")
-@click.option("--password-env", metavar="VAR", help="Take the password from environment variable VAR.")
-@click.option(
-    "--password-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Take the password from the first line of this file.",
-)
-@click.option("--allow-plaintext-auth", is_flag=True, help="Allow sending credentials without TLS.")
+@credential_options
 @click.option("--from", "mail_from", metavar="ADDR", help="Send MAIL FROM:<ADDR> (then RSET; never DATA).")
 @click.option("--rcpt", "rcpt_to", metavar="ADDR", multiple=True, help="Send RCPT TO:<ADDR> (repeatable).")
 @common_options
@@ -159,8 +229,8 @@ def smtp(
     tls_mode: str | None,
     only_ipv4: bool,
     only_ipv6: bool,
-    helo: str | None,
     insecure: bool,
+    helo: str | None,
     require_tls: bool | None,
     user: str | None,
     password_env: str | None,
@@ -173,41 +243,131 @@ def smtp(
     """Walk one SMTP session per address of HOST, stage by stage.
 
     dns → connect → greeting → EHLO → STARTTLS → TLS → certificate → EHLO again → AUTH → MAIL/RCPT.
-    Never sends DATA: no mail is sent. HOST may be a name, an IP address, or HOST:PORT.
+    Never sends DATA: no mail is sent. HOST may be a name, an IP address, or HOST:PORT (default port 25;
+    465 implies implicit TLS).
     """
     from mailcheck.checks import smtp as smtp_check
     from mailcheck.runner import run_check
-    from mailcheck.secrets import read_password
 
-    name, given_port = server_host(host)
-    if only_ipv4 and only_ipv6:
-        raise BadInput("--ipv4 and --ipv6 exclude each other")
-    if given_port and port and given_port != port:
-        raise BadInput(f"port given twice ({given_port} in HOST, {port} in --port)")
-    final_port = port or given_port or 25
-    credentials = None
-    if user is not None:
-        credentials = smtp_check.Credentials(user, read_password(password_env, password_file, user))
-    elif password_env or password_file:
-        raise BadInput("--password-env/--password-file need --user")
+    target = server_target(host, port, tls_mode, only_ipv4, only_ipv6, default_port=25, implicit_port=465)
     options = smtp_check.SmtpOptions(
-        port=final_port,
-        tls_mode=tls_mode or ("implicit" if final_port == 465 else "starttls"),
+        port=target.port,
+        tls_mode=target.tls_mode,
         helo=helo,
-        families=(4,) if only_ipv4 else (6,) if only_ipv6 else (4, 6),
+        families=target.families,
         insecure=insecure,
         opportunistic=None if require_tls is None else not require_tls,
-        credentials=credentials,
+        credentials=credentials_from(user, password_env, password_file),
         allow_plaintext_auth=allow_plaintext_auth,
         mail_from=mail_from,
         rcpt_to=rcpt_to,
     )
-    target = f"[{name}]:{final_port}" if ":" in name else f"{name}:{final_port}"
     execute(
         "smtp",
-        target,
+        target.label,
         opts,
-        lambda ctx: run_check("smtp.dns", target, lambda: smtp_check.probe(name, options, ctx), smtp_check.evaluate),
+        lambda ctx: run_check(
+            "smtp.dns", target.label, lambda: smtp_check.probe(target.host, options, ctx), smtp_check.evaluate
+        ),
+    )
+
+
+def run_mailbox_command(
+    protocol: str,
+    host: str,
+    port: int | None,
+    tls_mode: str | None,
+    only_ipv4: bool,
+    only_ipv6: bool,
+    insecure: bool,
+    user: str | None,
+    password_env: str | None,
+    password_file: Path | None,
+    allow_plaintext_auth: bool,
+    opts: CommonOptions,
+) -> None:
+    from mailcheck.checks import mailbox
+    from mailcheck.net.imap import ImapDialect
+    from mailcheck.net.pop3 import Pop3Dialect
+    from mailcheck.runner import run_check
+
+    dialect = ImapDialect if protocol == "imap" else Pop3Dialect
+    plain_port = 143 if protocol == "imap" else 110
+    target = server_target(
+        host,
+        port,
+        tls_mode,
+        only_ipv4,
+        only_ipv6,
+        default_port=dialect.implicit_tls_port,
+        implicit_port=dialect.implicit_tls_port,
+    )
+    if target.port == plain_port and tls_mode is None:
+        target = ServerTarget(target.host, target.port, "starttls", target.families)
+    options = mailbox.MailboxOptions(
+        port=target.port,
+        tls_mode=target.tls_mode,
+        families=target.families,
+        insecure=insecure,
+        credentials=credentials_from(user, password_env, password_file),
+        allow_plaintext_auth=allow_plaintext_auth,
+    )
+    execute(
+        protocol,
+        target.label,
+        opts,
+        lambda ctx: run_check(
+            f"{protocol}.dns",
+            target.label,
+            lambda: mailbox.probe(target.host, options, dialect, ctx),
+            mailbox.evaluate,
+        ),
+    )
+
+
+@main.command()
+@click.argument("host")
+@transport_options
+@credential_options
+@common_options
+def imap(host: str, **kwargs: Any) -> None:
+    """Check IMAP access on HOST: greeting, CAPABILITY, STARTTLS or implicit TLS, certificate, and with
+    --user a login plus a read-only EXAMINE INBOX. Default port 993 (implicit TLS); 143 uses STARTTLS."""
+    run_mailbox_command("imap", host, **kwargs)
+
+
+@main.command()
+@click.argument("host")
+@transport_options
+@credential_options
+@common_options
+def pop3(host: str, **kwargs: Any) -> None:
+    """Check POP3 access on HOST: greeting, CAPA, STLS or implicit TLS, certificate, and with --user a
+    login plus a read-only STAT. Default port 995 (implicit TLS); 110 uses STLS."""
+    run_mailbox_command("pop3", host, **kwargs)
+
+
+@main.command()
+@click.argument("domain")
+@click.option("--insecure", is_flag=True, help="Report certificate faults as warnings, not failures.")
+@common_options
+def mailbox(domain: str, insecure: bool, opts: CommonOptions) -> None:
+    """Find DOMAIN's mail access and submission endpoints from SRV records and probe each one.
+
+    Looks up _imaps, _imap, _pop3s, _pop3, _submissions and _submission (RFC 6186, RFC 8314) and runs the
+    imap, pop3 or smtp checks against every target found.
+    """
+    from mailcheck.checks import endpoints
+    from mailcheck.runner import run_check
+
+    name = domain_name(domain)
+    execute(
+        "mailbox",
+        name,
+        opts,
+        lambda ctx: run_check(
+            "mailbox.discovery", name, lambda: endpoints.probe(name, ctx, insecure), endpoints.evaluate
+        ),
     )
 
 

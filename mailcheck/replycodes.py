@@ -174,3 +174,33 @@ def is_reply_code(text: str) -> bool:
 
 def is_enhanced_code(text: str) -> bool:
     return bool(ENHANCED_RE.match(text))
+
+
+# IMAP response codes (RFC 5530, RFC 9051 §7.1) and POP3 extended response codes (RFC 2449, RFC 3206):
+# code → (stable error kind, meaning in words).
+MAILBOX_CODES = {
+    "AUTHENTICATIONFAILED": ("auth-failed", "wrong user name or password, or the account cannot log in"),
+    "AUTHORIZATIONFAILED": ("auth-failed", "authenticated, but not allowed to act as that user"),
+    "EXPIRED": ("auth-failed", "the password or account has expired"),
+    "PRIVACYREQUIRED": ("encryption-required", "the server requires TLS before this operation"),
+    "CONTACTADMIN": ("auth-failed", "the account needs the administrator's attention"),
+    "NOPERM": ("auth-failed", "no permission for this operation"),
+    "INUSE": ("in-use", "the mailbox is in use by another session"),
+    "UNAVAILABLE": ("temporary", "a server subsystem is down; try again later"),
+    "LIMIT": ("temporary", "a server limit was hit (too many connections?)"),
+    "SERVERBUG": ("temporary", "the server hit an internal error"),
+    "CANNOT": ("rejected", "the operation can never succeed"),
+    "ALERT": ("rejected", "the server has an alert for the user"),
+    "AUTH": ("auth-failed", "the credentials were rejected (RFC 3206)"),
+    "SYS/TEMP": ("temporary", "a temporary system problem; try again later (RFC 3206)"),
+    "SYS/PERM": ("rejected", "a permanent system problem (RFC 3206)"),
+    "IN-USE": ("in-use", "the maildrop is locked by another session (RFC 2449)"),
+    "LOGIN-DELAY": ("temporary", "logged in too soon after the last login (RFC 2449)"),
+}
+
+
+def explain_mailbox_code(code: str | None) -> tuple[str, str | None]:
+    """(error kind, meaning) for an IMAP or POP3 response code; ``auth-failed`` when there is none."""
+    if code is None:
+        return "auth-failed", None
+    return MAILBOX_CODES.get(code.upper(), ("auth-failed", None))

@@ -2,11 +2,20 @@
 
 import os
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
 
 from mailcheck.names import BadInput
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A user name and password; the password never appears in repr, output or transcript."""
+
+    user: str
+    password: str = field(repr=False)
 
 
 def read_password(env_var: str | None, file: Path | None, user: str) -> str:

@@ -11,8 +11,9 @@ from click.testing import CliRunner, Result
 
 from mailcheck.cli import main
 from mailcheck.lab.dns import DnsResponder
+from mailcheck.lab.mailbox import ImapLabServer, MailboxBehaviour, Pop3LabServer
 from mailcheck.lab.pki import CertificateAuthority, Credential
-from mailcheck.lab.server import server_context
+from mailcheck.lab.server import LabServer, server_context
 from mailcheck.lab.smtp import SmtpBehaviour, SmtpLabServer
 from tests import netguard
 
@@ -100,7 +101,7 @@ class SmtpLab:
         self.ca = ca
         self.ca_file = ca_file
         self.workdir = workdir
-        self.servers: list[SmtpLabServer] = []
+        self.servers: list[LabServer] = []
 
     def start(
         self,
@@ -123,10 +124,30 @@ class SmtpLab:
         self.servers.append(server)
         return server
 
-    def args(self, server: SmtpLabServer, name: str = "mx.lab.test", *extra: str) -> list[str]:
-        """Command-line arguments that point mailcheck smtp at ``server`` through the lab DNS and CA."""
+    def start_mailbox(
+        self,
+        protocol: str,
+        behaviour: MailboxBehaviour | None = None,
+        *,
+        name: str = "mail.lab.test",
+        credential: Credential | None = None,
+        implicit: bool = False,
+    ) -> LabServer:
+        """Start a lab IMAP or POP3 server for ``name`` (TLS from the test CA)."""
+        behaviour = behaviour or MailboxBehaviour()
+        context = server_context(credential or self.ca.issue(name), self.workdir)
+        if behaviour.tls is None:
+            behaviour.tls = context
+        server_class = ImapLabServer if protocol == "imap" else Pop3LabServer
+        server = server_class(behaviour, implicit_tls=context if implicit else None).start()
+        self.dns.zone.host(name, "127.0.0.1")
+        self.servers.append(server)
+        return server
+
+    def args(self, server: LabServer, name: str = "mx.lab.test", *extra: str, command: str = "smtp") -> list[str]:
+        """Command-line arguments that point ``mailcheck COMMAND`` at ``server`` through the lab DNS and CA."""
         return [
-            "smtp",
+            command,
             name,
             "--port",
             str(server.port),

@@ -14,8 +14,11 @@ from mailcheck.checks.transport import (
     TransportObservation,
     certificate_finding,
     connect_finding,
+    injection_warning,
+    open_transport,
     resolve_endpoints,
     tls_finding,
+    upgrade_transport,
 )
 from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
@@ -25,6 +28,7 @@ from mailcheck.net.stream import LineConnection
 from mailcheck.net.tls import client_context
 from mailcheck.net.trust import trust_anchors
 from mailcheck.runner import attempt, elapsed_ms
+from mailcheck.secrets import Credentials
 
 SUBMISSION_PORTS = (465, 587)
 REPORTED_EXTENSIONS = (
@@ -39,14 +43,6 @@ REPORTED_EXTENSIONS = (
     "REQUIRETLS",
     "DSN",
 )
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """A user name and password; the password never appears in repr, output or transcript."""
-
-    user: str
-    password: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -135,14 +131,9 @@ def default_helo(conn: LineConnection) -> str:
 
 
 async def dialogue(obs: SessionObservation, options: SmtpOptions, ctx: ProbeContext) -> None:
-    endpoint = obs.endpoint
     tls_context = client_context()
-    start = time.monotonic()
-    conn = await LineConnection.open(endpoint.address, endpoint.port, ctx.timeout, ctx.transcript)
-    obs.connect_ms = elapsed_ms(start)
+    conn = await open_transport(obs, ctx, tls_context if options.tls_mode == "implicit" else None)
     try:
-        if options.tls_mode == "implicit":
-            obs.tls = await conn.start_tls(tls_context, endpoint.server_name)
         start = time.monotonic()
         obs.greeting = await read_reply(conn, Stage.GREETING)
         obs.greeting_ms = elapsed_ms(start)
@@ -186,8 +177,7 @@ async def starttls(conn: LineConnection, obs: SessionObservation, tls_context: s
     if obs.starttls.code != 220:
         kind = "unavailable" if obs.starttls.code == 454 else "rejected"
         raise ProbeError(Stage.STARTTLS, kind, f"STARTTLS refused: {obs.starttls} ({obs.starttls.meaning()})")
-    obs.tls = await conn.start_tls(tls_context, obs.endpoint.server_name)
-    obs.discarded_plaintext = conn.discarded_plaintext
+    await upgrade_transport(obs, conn, tls_context)
     # RFC 3207 §4.2: the client must forget what it knew and ask again.
     obs.ehlo_tls = await command(conn, f"EHLO {obs.helo_name}", Stage.CAPABILITIES)
     if not obs.ehlo_tls.ok:
@@ -364,15 +354,9 @@ def starttls_finding(session: SessionObservation) -> CheckResult | None:
         return None
     subject = Subject("smtp.starttls", session.endpoint.label, Stage.STARTTLS, session.starttls_ms)
     details = {"reply": reply.to_dict(), "discarded_plaintext_bytes": session.discarded_plaintext}
-    if session.discarded_plaintext:
-        return subject.result(
-            Status.WARN,
-            f"STARTTLS accepted, but the server sent {session.discarded_plaintext} bytes of plaintext after its 220 "
-            "and before the handshake (discarded: a sign of a buggy server or of command injection, CVE-2011-0411)",
-            details,
-            ErrorInfo(Stage.STARTTLS, "plaintext-injection", "plaintext pipelined after the STARTTLS reply"),
-        )
-    return subject.result(Status.PASS, f"STARTTLS offered and accepted: {reply}", details)
+    return injection_warning(subject, session, details) or subject.result(
+        Status.PASS, f"STARTTLS offered and accepted: {reply}", details
+    )
 
 
 def ehlo_tls_finding(session: SessionObservation, options: SmtpOptions) -> CheckResult | None:

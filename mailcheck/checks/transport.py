@@ -3,6 +3,8 @@ the certificate. Findings here are named ``<protocol>.connect``, ``<protocol>.tl
 
 import asyncio
 import datetime as dt
+import ssl
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -10,11 +12,12 @@ from cryptography import x509
 
 from mailcheck.checks.certificate import certificate_result
 from mailcheck.context import ProbeContext
-from mailcheck.model import CheckResult, ProbeError, Stage, Status, Subject
+from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
 from mailcheck.names import is_ip_address
 from mailcheck.net.dns import DnsAnswer
+from mailcheck.net.stream import LineConnection
 from mailcheck.net.tls import TlsFacts
-from mailcheck.runner import attempt
+from mailcheck.runner import attempt, elapsed_ms
 
 MODERN_TLS = ("TLSv1.2", "TLSv1.3")
 
@@ -86,6 +89,29 @@ class TransportObservation:
     checked_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
 
+async def open_transport(
+    obs: TransportObservation, ctx: ProbeContext, implicit_tls: ssl.SSLContext | None
+) -> LineConnection:
+    """Connect to the observation's endpoint (timing it) and, for implicit TLS, do the handshake at once."""
+    endpoint = obs.endpoint
+    start = time.monotonic()
+    conn = await LineConnection.open(endpoint.address, endpoint.port, ctx.timeout, ctx.transcript)
+    obs.connect_ms = elapsed_ms(start)
+    if implicit_tls is not None:
+        try:
+            obs.tls = await conn.start_tls(implicit_tls, endpoint.server_name)
+        except ProbeError:
+            await conn.close()
+            raise
+    return conn
+
+
+async def upgrade_transport(obs: TransportObservation, conn: LineConnection, context: ssl.SSLContext) -> None:
+    """The TLS handshake after a STARTTLS/STLS reply, recording plaintext the server pipelined before it."""
+    obs.tls = await conn.start_tls(context, obs.endpoint.server_name)
+    obs.discarded_plaintext = conn.discarded_plaintext
+
+
 def connect_finding(protocol: str, obs: TransportObservation) -> CheckResult | None:
     subject = Subject(f"{protocol}.connect", obs.endpoint.label, Stage.CONNECT, obs.connect_ms)
     failure = obs.failure
@@ -132,4 +158,18 @@ def certificate_finding(
         obs.checked_at,
         opportunistic=opportunistic,
         insecure=insecure,
+    )
+
+
+def injection_warning(subject: Subject, obs: TransportObservation, details: dict[str, object]) -> CheckResult | None:
+    """The STARTTLS/STLS finding when the server pipelined plaintext after its go-ahead (discarded before the
+    handshake): a buggy server, or an attempt at command injection (CVE-2011-0411)."""
+    if not obs.discarded_plaintext:
+        return None
+    return subject.result(
+        Status.WARN,
+        f"TLS upgrade accepted, but the server sent {obs.discarded_plaintext} bytes of plaintext after its reply "
+        "and before the handshake (discarded: a sign of a buggy server or of command injection, CVE-2011-0411)",
+        details,
+        ErrorInfo(Stage.STARTTLS, "plaintext-injection", "plaintext pipelined after the STARTTLS reply"),
     )

@@ -1,0 +1,129 @@
+"""The IMAP dialogue (RFC 9051, RFC 3501): tagged commands, untagged data, bracketed response codes (RFC 5530)."""
+
+import time
+
+from mailcheck.model import ProbeError, Stage
+from mailcheck.net.mailbox import Greeting, MailboxDialect, MailboxReply, response_code, sasl_plain
+from mailcheck.net.stream import LineConnection
+from mailcheck.transcript import Transcript
+
+MAX_RESPONSE_LINES = 2000
+MAX_LITERAL = 64 * 1024
+
+
+def quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class ImapDialect(MailboxDialect):
+    protocol = "imap"
+    starttls_verb = "STARTTLS"
+    implicit_tls_port = 993
+
+    def __init__(self) -> None:
+        self._tag = 0
+
+    def _next_tag(self) -> str:
+        self._tag += 1
+        return f"mc{self._tag}"
+
+    async def greeting(self, conn: LineConnection) -> Greeting:
+        line = await conn.read_line(Stage.GREETING)
+        status, _, rest = line.removeprefix("* ").partition(" ")
+        if not line.startswith("* ") or status.upper() not in ("OK", "PREAUTH", "BYE"):
+            raise ProbeError(Stage.GREETING, "syntax", f"not an IMAP greeting: {line[:80]!r}")
+        code, _ = response_code(rest)
+        capabilities = None
+        if code == "CAPABILITY":
+            capabilities = tuple(rest[1 : rest.index("]")].split()[1:])
+        return Greeting(status.upper() != "BYE", rest, status.upper() == "PREAUTH", capabilities)
+
+    async def command(self, conn: LineConnection, line: str, stage: Stage, shown: str | None = None) -> MailboxReply:
+        """Send a tagged command and read to its tagged completion, keeping the untagged lines."""
+        tag = self._next_tag()
+        await conn.send_line(f"{tag} {line}", stage, f"{tag} {shown}" if shown else None)
+        return await self.completion(conn, tag, stage)
+
+    async def completion(self, conn: LineConnection, tag: str, stage: Stage) -> MailboxReply:
+        deadline = time.monotonic() + conn.timeout
+        untagged: list[str] = []
+        while len(untagged) < MAX_RESPONSE_LINES:
+            line = await conn.read_line(stage, deadline)
+            if line.startswith(f"{tag} "):
+                status, _, rest = line[len(tag) + 1 :].partition(" ")
+                code, text = response_code(rest)
+                return MailboxReply(status.upper() == "OK", text, code, tuple(untagged))
+            if line.startswith("+"):
+                return MailboxReply(True, line[1:].strip(), "CONTINUE", tuple(untagged))
+            untagged.append(line)
+            await self._skip_literal(conn, line, stage)
+        raise ProbeError(stage, "reply-too-long", f"more than {MAX_RESPONSE_LINES} untagged lines without completion")
+
+    async def _skip_literal(self, conn: LineConnection, line: str, stage: Stage) -> None:
+        """A line ending in ``{n}`` announces n octets of literal data; read past them to stay in step."""
+        if not line.endswith("}") or "{" not in line:
+            return
+        size_text = line[line.rindex("{") + 1 : -1].rstrip("+")
+        if not size_text.isdigit():
+            return
+        size = int(size_text)
+        if size > MAX_LITERAL:
+            raise ProbeError(stage, "reply-too-long", f"the server announced a {size}-byte literal")
+        while size > 0:
+            size -= len(await conn.read_line(stage)) + 2
+
+    async def capabilities(self, conn: LineConnection) -> tuple[str, ...]:
+        reply = await self.command(conn, "CAPABILITY", Stage.CAPABILITIES)
+        if not reply.ok:
+            raise ProbeError(Stage.CAPABILITIES, "rejected", f"CAPABILITY refused: {reply}")
+        for line in reply.untagged:
+            if line.upper().startswith("* CAPABILITY "):
+                return tuple(line.split()[2:])
+        return ()
+
+    async def starttls(self, conn: LineConnection) -> MailboxReply:
+        return await self.command(conn, "STARTTLS", Stage.STARTTLS)
+
+    def plaintext_login_offered(self, capabilities: tuple[str, ...]) -> bool:
+        upper = {c.upper() for c in capabilities}
+        return "LOGINDISABLED" not in upper
+
+    async def login(
+        self, conn: LineConnection, user: str, password: str, capabilities: tuple[str, ...], transcript: Transcript
+    ) -> tuple[str, MailboxReply]:
+        upper = {c.upper() for c in capabilities}
+        blob = sasl_plain(user, password)
+        for secret in (password, blob, quoted(password)):
+            transcript.add_secret(secret)
+        if "AUTH=PLAIN" in upper:
+            if "SASL-IR" in upper:
+                reply = await self.command(
+                    conn, f"AUTHENTICATE PLAIN {blob}", Stage.AUTH, "AUTHENTICATE PLAIN ********"
+                )
+            else:
+                tag = self._next_tag()
+                await conn.send_line(f"{tag} AUTHENTICATE PLAIN", Stage.AUTH)
+                reply = await self.completion(conn, tag, Stage.AUTH)
+                if reply.code == "CONTINUE":
+                    await conn.send_line(blob, Stage.AUTH, "********")
+                    reply = await self.completion(conn, tag, Stage.AUTH)
+            return "AUTHENTICATE PLAIN", reply
+        reply = await self.command(
+            conn, f"LOGIN {quoted(user)} {quoted(password)}", Stage.AUTH, f"LOGIN {quoted(user)} ********"
+        )
+        return "LOGIN", reply
+
+    async def mailbox_facts(self, conn: LineConnection) -> dict[str, object]:
+        reply = await self.command(conn, "EXAMINE INBOX", Stage.AUTH)
+        facts: dict[str, object] = {"mailbox": "INBOX", "read_only": True}
+        if not reply.ok:
+            facts["error"] = str(reply)
+            return facts
+        for line in reply.untagged:
+            parts = line.split()
+            if len(parts) == 3 and parts[0] == "*" and parts[2].upper() == "EXISTS" and parts[1].isdigit():
+                facts["messages"] = int(parts[1])
+        return facts
+
+    async def logout(self, conn: LineConnection) -> None:
+        await self.command(conn, "LOGOUT", Stage.AUTH)
