@@ -372,6 +372,38 @@ def mailbox(domain: str, insecure: bool, opts: CommonOptions) -> None:
 
 
 @main.command()
+@click.argument("domain")
+@click.option("--ip", help="Evaluate check_host() for mail from this IP address.")
+@click.option("--sender", metavar="ADDR", help="MAIL FROM address for --ip (default postmaster@DOMAIN).")
+@click.option("--helo", metavar="NAME", help="HELO name for --ip (default DOMAIN).")
+@common_options
+def spf(domain: str, ip: str | None, sender: str | None, helo: str | None, opts: CommonOptions) -> None:
+    """Check DOMAIN's SPF record: syntax with positions, the include/redirect tree with each node's DNS
+    lookups, the limits of 10 lookups and 2 void lookups, and the policy. With --ip, the check_host()
+    result from pyspf, cross-checked with mailcheck's own evaluation."""
+    from mailcheck.checks import spf as spf_check
+    from mailcheck.names import is_ip_address
+    from mailcheck.runner import run_check
+
+    name = domain_name(domain)
+    query = None
+    if ip is not None:
+        if not is_ip_address(ip):
+            raise BadInput(f"--ip {ip!r} is not an IP address")
+        if sender is not None and "@" not in sender:
+            raise BadInput(f"--sender {sender!r} is not an address (local@domain)")
+        query = spf_check.CheckHostQuery(ip, sender or f"postmaster@{name}", helo or name)
+    elif sender or helo:
+        raise BadInput("--sender and --helo need --ip")
+    execute(
+        "spf",
+        name,
+        opts,
+        lambda ctx: run_check("spf.record", name, lambda: spf_check.probe(name, ctx, query), spf_check.evaluate),
+    )
+
+
+@main.command()
 @click.argument("codes", nargs=-1, required=True)
 def explain(codes: tuple[str, ...]) -> None:
     """Explain SMTP reply codes and enhanced status codes offline, e.g. `mailcheck explain 550 5.7.1`."""

@@ -70,6 +70,7 @@ class DnsClient:
         transcript: Transcript | None = None,
     ) -> None:
         self.timeout = timeout
+        self.nameservers = list(nameservers) if nameservers else None
         self.transcript = transcript or Transcript()
         self._pending: dict[tuple[str, str], asyncio.Future[DnsAnswer]] = {}
         self._resolver: dns.asyncresolver.Resolver | None = None
