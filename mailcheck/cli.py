@@ -48,6 +48,18 @@ class MailcheckGroup(click.Group):
             ctx.exit(EXIT_UNCHECKED)
 
 
+class DefaultCommandGroup(click.Group):
+    """A group whose first argument, when it names no subcommand, goes to ``default_command``:
+    ``mailcheck dmarc example.com`` is ``mailcheck dmarc check example.com``."""
+
+    default_command = "check"
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+
 @click.group(cls=MailcheckGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="mailcheck")
 def main() -> None:
@@ -400,6 +412,28 @@ def spf(domain: str, ip: str | None, sender: str | None, helo: str | None, opts:
         name,
         opts,
         lambda ctx: run_check("spf.record", name, lambda: spf_check.probe(name, ctx, query), spf_check.evaluate),
+    )
+
+
+@main.group(cls=DefaultCommandGroup)
+def dmarc() -> None:
+    """DMARC: `mailcheck dmarc check DOMAIN` (or `mailcheck dmarc DOMAIN`), `mailcheck dmarc evaluate FILE`."""
+
+
+@dmarc.command("check")
+@click.argument("domain")
+@common_options
+def dmarc_check(domain: str, opts: CommonOptions) -> None:
+    """Find DOMAIN's DMARC record by the RFC 9989 tree walk and check its policy, tags and report destinations."""
+    from mailcheck.checks import dmarc as dmarc_module
+    from mailcheck.runner import run_check
+
+    name = domain_name(domain)
+    execute(
+        "dmarc",
+        name,
+        opts,
+        lambda ctx: run_check("dmarc.record", name, lambda: dmarc_module.probe(name, ctx), dmarc_module.evaluate),
     )
 
 
