@@ -437,6 +437,61 @@ def dmarc_check(domain: str, opts: CommonOptions) -> None:
     )
 
 
+class DkimGroup(DefaultCommandGroup):
+    default_command = "keys"
+
+
+@main.group(cls=DkimGroup)
+def dkim() -> None:
+    """DKIM: `mailcheck dkim DOMAIN [--selector S]` checks keys; `mailcheck dkim verify FILE|-` verifies a message."""
+
+
+@dkim.command("keys")
+@click.argument("domain")
+@click.option("--selector", "-s", "selectors", multiple=True, help="Selector to check (repeatable).")
+@common_options
+def dkim_keys(domain: str, selectors: tuple[str, ...], opts: CommonOptions) -> None:
+    """Check the DKIM keys at SELECTOR._domainkey.DOMAIN; without --selector, try common selectors."""
+    from mailcheck.checks import dkim as dkim_module
+    from mailcheck.runner import run_check
+
+    name = domain_name(domain)
+    for selector in selectors:
+        domain_name(f"{selector}.example")  # the same label rules apply
+    execute(
+        "dkim",
+        name,
+        opts,
+        lambda ctx: run_check(
+            "dkim.key",
+            name,
+            lambda: dkim_module.probe(name, tuple(s.lower() for s in selectors), ctx),
+            dkim_module.evaluate,
+        ),
+    )
+
+
+@dkim.command("verify")
+@click.argument("source", default="-", metavar="FILE|-")
+@common_options
+def dkim_verify(source: str, opts: CommonOptions) -> None:
+    """Verify every DKIM-Signature (and the ARC chain) of the message in FILE or on stdin."""
+    from mailcheck.checks import dkim_verify as verify_module
+    from mailcheck.message import read_input
+    from mailcheck.runner import run_check
+
+    message = read_input(source)
+    label = "stdin" if source == "-" else source
+    execute(
+        "dkim",
+        label,
+        opts,
+        lambda ctx: run_check(
+            "dkim.signature", label, lambda: verify_module.probe(message, label, ctx), verify_module.evaluate
+        ),
+    )
+
+
 @main.command()
 @click.argument("codes", nargs=-1, required=True)
 def explain(codes: tuple[str, ...]) -> None:

@@ -10,18 +10,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import dns.exception
-import dns.nameserver
 import dns.resolver
+
+from mailcheck.net.dns import sync_resolver
 
 
 def _lookup_function(nameservers: Sequence[tuple[str, int]] | None, timeout: float) -> Any:
     import spf
 
-    resolver = dns.resolver.Resolver(configure=not nameservers)
-    if nameservers:
-        resolver.nameservers = [dns.nameserver.Do53Nameserver(ip, port) for ip, port in nameservers]
-    resolver.lifetime = timeout
-    resolver.timeout = timeout
+    resolver = sync_resolver(nameservers, timeout)
 
     def lookup(name: str, qtype: str, tcpfallback: bool = True, timeout: float = 30) -> list[tuple[Any, Any]]:
         found: list[tuple[Any, Any]] = []

@@ -168,3 +168,15 @@ def _classify_server_errors(errors: Sequence[tuple[object, ...]]) -> tuple[str, 
     if reasons:
         return "bad-response", f"the resolver answered {reasons[0]}"
     return "servfail", "no resolver gave an answer"
+
+
+def sync_resolver(nameservers: Sequence[tuple[str, int]] | None, timeout: float) -> dns.resolver.Resolver:
+    """A blocking resolver configured like :class:`DnsClient`, for libraries that only do synchronous DNS
+    (pyspf, dkimpy) and run in worker threads. With ``nameservers`` it never reads the system config."""
+    resolver = dns.resolver.Resolver(configure=not nameservers)
+    if nameservers:
+        resolver.nameservers = [dns.nameserver.Do53Nameserver(ip, port) for ip, port in nameservers]
+    resolver.lifetime = timeout
+    resolver.timeout = timeout
+    resolver.cache = None
+    return resolver
