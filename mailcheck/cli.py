@@ -437,6 +437,32 @@ def dmarc_check(domain: str, opts: CommonOptions) -> None:
     )
 
 
+@dmarc.command("evaluate")
+@click.argument("source", default="-", metavar="FILE|-")
+@click.option("--ip", help="Evaluate SPF now for this sending IP instead of reading the receiver's result.")
+@click.option("--helo", metavar="NAME", help="HELO name for --ip.")
+@common_options
+def dmarc_evaluate(source: str, ip: str | None, helo: str | None, opts: CommonOptions) -> None:
+    """The DMARC verdict for a received message: aligned DKIM (verified now) or aligned SPF, and the policy."""
+    from mailcheck.checks import dmarc_evaluate as evaluate_module
+    from mailcheck.message import read_input
+    from mailcheck.names import is_ip_address
+    from mailcheck.runner import run_check
+
+    if ip is not None and not is_ip_address(ip):
+        raise BadInput(f"--ip {ip!r} is not an IP address")
+    data = read_input(source)
+    label = "stdin" if source == "-" else source
+    execute(
+        "dmarc",
+        label,
+        opts,
+        lambda ctx: run_check(
+            "dmarc.verdict", label, lambda: evaluate_module.probe(data, label, ctx, ip, helo), evaluate_module.evaluate
+        ),
+    )
+
+
 class DkimGroup(DefaultCommandGroup):
     default_command = "keys"
 

@@ -5,6 +5,8 @@ import asyncio
 from dataclasses import dataclass, field
 
 from mailcheck.auth.dmarc_record import REMOVED_TAGS, DmarcRecord, is_dmarc, parse_dmarc, tree_walk_names
+
+__all__ = ["DmarcObservation", "DmarcRecord", "WalkStep", "evaluate", "parse_dmarc", "probe"]
 from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
 from mailcheck.net.dns import DnsAnswer
