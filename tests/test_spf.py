@@ -229,3 +229,19 @@ def test_parser_never_raises_on_garbage() -> None:
         parse_spf("v=spf1 " + text)
 
     check()
+
+
+def test_cname_loop_and_huge_txt_are_findings_not_crashes(cli: Cli, dns_server: DnsResponder) -> None:
+    # Given a name whose CNAME chain loops, and a 5000-character TXT record of junk
+    dns_server.zone.add("loop.test", "CNAME", "a.loop.test.")
+    dns_server.zone.add("a.loop.test", "CNAME", "loop.test.")
+    dns_server.zone.txt("huge.test", "v=spf1 " + "x" * 5000)
+    # Then each is a clear finding with a normal exit code
+    looped = spf(cli, dns_server, "loop.test")
+    record = looped.check("spf.record")
+    assert record["status"] == "fail" and record["error"]["kind"] == "cname-loop"
+    assert looped.code == 1
+    huge = spf(cli, dns_server, "huge.test")
+    assert huge.check("spf.record")["error"]["kind"] == "syntax" and huge.code == 1
+    dkim_loop = cli("dkim", "loop.test", "-s", "x", "--resolver", dns_server.address, "--json")
+    assert dkim_loop.check("dkim.key")["error"]["kind"] == "cname-loop"

@@ -152,7 +152,7 @@ def node_finding(node: SpfNode) -> CheckResult:
         message = f"{node.via} loops back to {where}, already on the include path (permerror)"
         return subject.result(Status.FAIL, message, details, ErrorInfo(Stage.RECORD, "loop", message))
     if node.error is not None:
-        return subject.failed(node.error, f"TXT lookup of {where} failed: {node.error.message}", details)
+        return subject.failed(node.error, node.error.message, details)
     if not node.texts:
         if node.via:
             why = "does not exist" if node.nxdomain else "publishes no SPF record"

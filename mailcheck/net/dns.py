@@ -144,7 +144,9 @@ class DnsClient:
 
     def _failure(self, name: str, rdtype: str, kind: str, why: str) -> ProbeError:
         self.transcript.error(f"DNS {rdtype} {name}: {kind}: {why}")
-        return ProbeError(Stage.DNS, kind, f"{rdtype} lookup of {name} failed at {self.servers}: {why}", unknown=True)
+        # A CNAME loop is the zone's own fault, seen for certain; other failures leave the truth unknown.
+        message = f"{rdtype} lookup of {name} failed at {self.servers}: {why}"
+        return ProbeError(Stage.DNS, kind, message, unknown=kind != "cname-loop")
 
 
 def _server_text(server: object) -> str:
@@ -161,12 +163,16 @@ def _classify_server_errors(errors: Sequence[tuple[object, ...]]) -> tuple[str, 
         if rcode in reasons:
             return kind, f"the resolver answered {rcode}"
     for reason in reasons:
+        if "CNAME chain" in str(reason):
+            return "cname-loop", f"the CNAME chain loops or is too long ({reason})"
         if isinstance(reason, OSError):
             return "unreachable", f"resolver unreachable ({reason.strerror or reason})"
         if isinstance(reason, (dns.exception.FormError, EOFError)):
             return "bad-response", f"malformed answer from the resolver ({reason})"
-    if reasons:
+    if reasons and isinstance(reasons[0], str):
         return "bad-response", f"the resolver answered {reasons[0]}"
+    if reasons:
+        return "bad-response", f"unusable answer from the resolver ({reasons[0]})"
     return "servfail", "no resolver gave an answer"
 
 
