@@ -1,0 +1,361 @@
+"""Received: fields (RFC 5321 §4.4, RFC 5322 §3.6.7) as they are written in the wild.
+
+Clauses (from, by, via, with, id, for) may come in any order and count only outside comments, which nest
+and contain those words too. The from-part is split into HELO name, reverse-DNS name and IP in every common
+dialect; TLS facts are normalised from Postfix, Sendmail, Gmail, Exim, Microsoft and IronPort forms.
+Nothing here raises: what cannot be read is kept in ``unparsed``.
+"""
+
+import datetime as dt
+import ipaddress
+import re
+from dataclasses import dataclass, field
+
+from mailcheck.headers.dates import parse_date, trailing_date
+
+KEYWORDS = ("from", "by", "via", "with", "id", "for")
+ENCRYPTED_PROTOCOLS = {"esmtps", "esmtpsa", "lmtps", "lmtpsa", "utf8smtps", "utf8smtpsa", "utf8lmtps", "smtps", "https"}
+_HELO = re.compile(r"(?:^|[\s,])(?:HELO|EHLO|LHLO)(?:\s+([^\s,)]*)|\s*$)", re.IGNORECASE)
+PROTOCOLS = (
+    "ESMTPSA", "ESMTPS", "ESMTPA", "ESMTP", "SMTPS", "SMTP", "LMTPSA", "LMTPS", "LMTPA", "LMTP",
+    "UTF8SMTPSA", "UTF8SMTPS", "UTF8SMTPA", "UTF8SMTP", "UTF8LMTPS", "UTF8LMTP", "HTTPS", "HTTP", "IMAP", "POP3",
+)  # fmt: skip
+_TLS_VERSION = re.compile(r"\b(?:TLS|SSL)v?\s?(\d)[._](\d)\b|\bTLSv?1\b(?![._]\d)", re.IGNORECASE)
+_CIPHER_KV = re.compile(r"cipher\s*[=:]\s*([A-Za-z0-9_\-]+)", re.IGNORECASE)
+_CIPHER_POSTFIX = re.compile(r"with cipher ([A-Za-z0-9_\-]+)", re.IGNORECASE)
+_EXIM_TLS = re.compile(r"\b(?:TLS|SSL)[-_]?v?(\d(?:[._]\d)?):([A-Za-z0-9_\-]+)")
+_COURIER_TLS = re.compile(r"\bTLS:\s*([^,]+),[^,]*,\s*([A-Za-z0-9_\-]+)")
+_IRONPORT = re.compile(r"^ESMTP/TLS/([A-Za-z0-9_\-]+)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # word | comment | literal | angle
+    text: str
+
+
+def tokenize(text: str) -> list[Token]:
+    tokens: list[Token] = []
+    i, n = 0, len(text)
+    while i < n:
+        char = text[i]
+        if char.isspace():
+            i += 1
+        elif char == "(":
+            depth, j = 0, i
+            while j < n:
+                if text[j] == "\\":
+                    j += 2
+                    continue
+                depth += {"(": 1, ")": -1}.get(text[j], 0)
+                j += 1
+                if depth == 0:
+                    break
+            tokens.append(Token("comment", text[i + 1 : j - 1 if depth == 0 else j].strip()))
+            i = j
+        elif char == "[":
+            j = text.find("]", i)
+            j = n if j < 0 else j + 1
+            port = re.match(r":\d{1,5}", text[j:])
+            if port:
+                j += port.end()
+            tokens.append(Token("literal", text[i:j]))
+            i = j
+        elif char == "<":
+            j = text.find(">", i)
+            j = n if j < 0 else j + 1
+            tokens.append(Token("angle", text[i:j]))
+            i = j
+        else:
+            j = i
+            while j < n and not text[j].isspace() and text[j] not in "(<":
+                if text[j] == "[":
+                    close = text.find("]", j)
+                    j = n if close < 0 else close + 1
+                else:
+                    j += 1
+            tokens.append(Token("word", text[i:j]))
+            i = j
+    return tokens
+
+
+def normalise_ip(text: str) -> tuple[str, int | None] | None:
+    """``[IPv6:2001:db8::1]``, ``[192.0.2.1]:25``, ``::ffff:192.0.2.1``, ``fe80::1%eth0`` → (ip, port)."""
+    value = text.strip().strip(",;()")
+    port = None
+    match = re.match(r"^\[(.*)\]:(\d{1,5})$", value)
+    if match:
+        value, port = match.group(1), int(match.group(2))
+    value = value.strip("[]")
+    match = re.match(r"^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$", value)
+    if match:
+        value, port = match.group(1), int(match.group(2))
+    if value.lower().startswith("ipv6:"):
+        value = value[5:]
+    value = value.split("%", 1)[0]
+    try:
+        ip = ipaddress.ip_address(value)
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return str(ip), port
+
+
+@dataclass(frozen=True)
+class TlsInfo:
+    version: str | None  # "TLS 1.3"
+    cipher: str | None
+    source: str  # the dialect it was read from
+
+    def to_dict(self) -> dict[str, object]:
+        return {"version": self.version, "cipher": self.cipher, "source": self.source}
+
+
+def _version(text: str) -> str | None:
+    match = _TLS_VERSION.search(text)
+    if not match:
+        return None
+    if match.group(1):
+        prefix = "SSL" if match.group(0).upper().startswith("SSL") else "TLS"
+        return f"{prefix} {match.group(1)}.{match.group(2)}"
+    return "TLS 1.0"
+
+
+def tls_from(comments: list[str], protocol: str | None, with_words: list[str]) -> TlsInfo | None:
+    """TLS facts from any dialect found in the header's comments and its with-clause."""
+    for comment in comments:
+        if comment.lower().startswith("using ") and "cipher" in comment.lower():
+            cipher = _CIPHER_POSTFIX.search(comment)
+            return TlsInfo(_version(comment), cipher.group(1) if cipher else None, "postfix")
+        if "version=" in comment.lower() and "cipher" in comment.lower():
+            cipher = _CIPHER_KV.search(comment)
+            dialect = "microsoft" if "," in comment else "sendmail/gmail"
+            return TlsInfo(_version(comment), cipher.group(1) if cipher else None, dialect)
+        exim = _EXIM_TLS.search(comment)
+        if exim:
+            digits = exim.group(1).replace("_", ".")
+            return TlsInfo(f"TLS {digits if '.' in digits else digits + '.0'}", exim.group(2), "exim")
+        courier = _COURIER_TLS.search(comment)
+        if courier:
+            return TlsInfo(_version(courier.group(1)), courier.group(2), "courier")
+    if protocol and (iron := _IRONPORT.match(protocol)):
+        return TlsInfo(None, iron.group(1), "ironport")
+    words = [w.lower() for w in with_words]
+    if "tls" in words and words.index("tls") + 1 < len(with_words):
+        version = next((_version(c) for c in comments if _version(c)), None)
+        return TlsInfo(version, with_words[words.index("tls") + 1], "exim")
+    for comment in comments:
+        if re.fullmatch(r"(?:TLS|SSL)v?\d(?:[._]\d)?", comment.strip(), re.IGNORECASE):
+            return TlsInfo(_version(comment), None, "exim")
+    if protocol and protocol.lower() in ENCRYPTED_PROTOCOLS:
+        return TlsInfo(None, None, f"with {protocol} (RFC 3848)")
+    return None
+
+
+@dataclass
+class ReceivedHop:
+    """One Received (or X-Received) field, parsed."""
+
+    raw: str
+    header: str = "Received"
+    from_name: str | None = None  # the first word of the from-clause (usually the HELO name)
+    helo: str | None = None  # a HELO name given separately, e.g. "(HELO x)" or "helo=x"
+    rdns: str | None = None
+    ip: str | None = None
+    port: int | None = None
+    ident: str | None = None
+    may_be_forged: bool = False
+    by: str | None = None
+    via: str | None = None
+    protocol: str | None = None
+    id: str | None = None
+    recipient: str | None = None
+    tls: TlsInfo | None = None
+    date: dt.datetime | None = None
+    date_text: str | None = None
+    comments: list[str] = field(default_factory=list)
+    unparsed: list[str] = field(default_factory=list)
+
+    @property
+    def sender_host(self) -> str | None:
+        """The best name for the sending host: reverse DNS, else HELO."""
+        return (
+            self.rdns or self.helo or (self.from_name if self.from_name and not normalise_ip(self.from_name) else None)
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "header": self.header,
+            "from": self.from_name,
+            "helo": self.helo,
+            "rdns": self.rdns,
+            "ip": self.ip,
+            "port": self.port,
+            "ident": self.ident,
+            "may_be_forged": self.may_be_forged,
+            "by": self.by,
+            "via": self.via,
+            "with": self.protocol,
+            "id": self.id,
+            "for": self.recipient,
+            "tls": self.tls.to_dict() if self.tls else None,
+            "date": self.date.isoformat() if self.date else None,
+            "date_text": self.date_text,
+            "unparsed": self.unparsed,
+            "raw": self.raw,
+        }
+
+
+def _last_semicolon(text: str) -> int:
+    depth = 0
+    last = -1
+    for index, char in enumerate(text):
+        if char == "(":
+            depth += 1
+        elif char == ")" and depth:
+            depth -= 1
+        elif char == ";" and depth == 0:
+            last = index
+    return last
+
+
+def _read_from_comment(hop: ReceivedHop, comment: str) -> None:
+    lowered = comment.lower()
+    if "may be forged" in lowered:
+        hop.may_be_forged = True
+    helo = _HELO.search(comment)
+    if helo and helo.group(1):
+        hop.helo = helo.group(1)
+    for word in comment.replace(",", " ").split():
+        key, _, value = word.partition("=")
+        if value and key.lower() == "helo":
+            hop.helo = value
+        elif value and key.lower() == "ident":
+            hop.ident = value.strip("[]")
+        elif word.upper().startswith("IDENT:"):
+            hop.ident = word[6:]
+    words = []
+    for word in re.split(r"[\s,]+", comment):
+        # "name[192.0.2.1]" and "<unknown.domain>[192.0.2.1]": a reverse name glued to its address
+        glued = re.match(r"^<?([^\[\]<>]+?)>?(\[[^\]]+\](?::\d+)?)$", word)
+        words.extend([glued.group(1), glued.group(2)] if glued else [word] if word else [])
+    for index, word in enumerate(words):
+        user, at, host = word.rpartition("@")
+        candidate = host if at else word
+        ip = normalise_ip(candidate)
+        if ip is None:
+            continue
+        if hop.ip is None:
+            hop.ip, hop.port = ip
+        if at and user and not user.upper().startswith("IDENT:"):
+            hop.ident = user
+        if index > 0 and not words[index - 1].upper().startswith(("IDENT:", "HELO", "EHLO")):
+            name = words[index - 1].rstrip(".").strip("()")
+            if name.lower() not in ("unknown", "helo", "ehlo") and not normalise_ip(name) and "=" not in name:
+                hop.rdns = hop.rdns or words[index - 1]
+        break
+
+
+def parse_received(value: str, header: str = "Received") -> ReceivedHop:
+    text = " ".join(value.split())
+    hop = ReceivedHop(raw=text, header=header)
+    cut = _last_semicolon(text)
+    clauses_text = text
+    if cut >= 0:
+        clauses_text, hop.date_text = text[:cut], text[cut + 1 :].strip()
+    else:
+        split = trailing_date(text)
+        if split:
+            clauses_text, hop.date_text = split
+    if hop.date_text:
+        hop.date = parse_date(hop.date_text)
+    # Sendmail writes a local submission's from-clause as a comment: "(from user@localhost) by ..."
+    opening = re.match(r"^\(\s*(from\s[^()]*)\)", clauses_text, re.IGNORECASE)
+    if opening:
+        clauses_text = opening.group(1) + clauses_text[opening.end() :]
+    current: str | None = None
+    values: dict[str, list[Token]] = {}
+    for token in tokenize(clauses_text):
+        if token.kind == "comment":
+            hop.comments.append(token.text)
+        if token.kind == "word" and token.text.lower() in KEYWORDS and token.text.lower() not in values:
+            current = token.text.lower()
+            values[current] = []
+            continue
+        if current is None:
+            if token.kind != "comment":
+                hop.unparsed.append(token.text)
+            continue
+        values[current].append(token)
+    _fill(hop, values)
+    with_words = [t.text for t in values.get("with", []) if t.kind == "word"]
+    hop.tls = tls_from(hop.comments, hop.protocol, with_words)
+    return hop
+
+
+def _protocol(tokens: list[Token]) -> str | None:
+    """The with-clause protocol: its first word, or the protocol name inside a product string
+    (``Microsoft SMTPSVC(6.0)``, ``[XMail 1.20 ESMTP Server]``)."""
+    plain = [t for t in tokens if t.kind != "comment"]
+    if not plain:
+        return None
+    first = plain[0].text
+    if first.upper().split("/")[0] in PROTOCOLS or first.lower().startswith(("local", "esmtp", "smtp", "lmtp")):
+        return first
+    text = " ".join(t.text for t in plain[:4]).upper()
+    if "SMTPSVC" in text:
+        return "SMTP"  # Microsoft's "SMTP service" of IIS/Exchange 2003
+    for name in PROTOCOLS:
+        if re.search(rf"\b{name}\b", text):
+            return name
+    return first
+
+
+def _fill(hop: ReceivedHop, values: dict[str, list[Token]]) -> None:
+    for clause, tokens in values.items():
+        plain = [t for t in tokens if t.kind != "comment"]
+        first = plain[0].text if plain else None
+        if clause == "from":
+            _fill_from(hop, tokens)
+        elif clause == "by":
+            hop.by = first.strip("[]").rstrip(".,") if first else None
+            if first and (ip := normalise_ip(first)):
+                hop.by = ip[0]
+        elif clause == "via":
+            hop.via = first
+        elif clause == "with":
+            hop.protocol = _protocol(tokens)
+        elif clause == "id":
+            hop.id = first.rstrip(";").strip("<>") if first else None
+        elif clause == "for":
+            hop.recipient = first.strip("<>").rstrip(";") if first else None
+        for extra in plain[1:] if clause not in ("from",) else []:
+            if clause == "with" and extra.text.lower() in ("tls",):
+                continue
+            if clause == "with" and plain and plain.index(extra) == 2 and plain[1].text.lower() == "tls":
+                continue
+            hop.unparsed.append(f"{clause}: {extra.text}")
+
+
+def _fill_from(hop: ReceivedHop, tokens: list[Token]) -> None:
+    for index, token in enumerate(tokens):
+        if token.kind == "comment":
+            _read_from_comment(hop, token.text)
+        elif token.kind == "literal":
+            ip = normalise_ip(token.text)
+            if ip and hop.ip is None:
+                hop.ip, hop.port = ip
+            if index == 0:
+                hop.from_name = ip[0] if ip else token.text
+        elif token.kind == "word":
+            if index == 0:
+                _user, at, host = token.text.rpartition("@")
+                ip = normalise_ip(host if at else token.text)
+                hop.from_name = ip[0] if ip else token.text.rstrip(".") if token.text != "." else None
+                if ip and hop.ip is None:
+                    hop.ip, hop.port = ip
+            elif token.text.lower() not in ("as", "user") and not token.text.startswith(("envelope", "helo=")):
+                hop.unparsed.append(f"from: {token.text}")
+    if hop.from_name is None and hop.ip is not None:
+        hop.from_name = hop.ip
