@@ -48,4 +48,5 @@ def test_every_fixture_header_parses_with_a_by_or_from() -> None:
     rows = json.loads((Path(__file__).parent / "data" / "stalwart-received.json").read_text())
     for row in rows:
         hop = parse_received(row["header"])
-        assert hop.by or hop.from_name or hop.unparsed or hop.comments, row["header"]
+        if row["header"].rsplit(";", 1)[0].strip():  # a header that is only a date has nothing else to keep
+            assert hop.by or hop.from_name or hop.unparsed or hop.comments, row["header"]
