@@ -1,0 +1,285 @@
+"""``mailcheck headers FILE|-``: where a message went, how long each hop took, whether each hop was
+encrypted, and what the receivers concluded — offline, from the headers alone."""
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from mailcheck.auth.dkim_key import parse_tags
+from mailcheck.headers.authresults import AuthResults, parse_authentication_results, parse_received_spf
+from mailcheck.headers.block import HeaderBlock, looks_binary, read_block
+from mailcheck.headers.dates import parse_date
+from mailcheck.headers.received import ReceivedHop, parse_received
+from mailcheck.headers.trace import TLS_ORDER, Hop, Trace, build_trace, duration_text
+from mailcheck.headers.verdicts import Verdict, decode
+from mailcheck.model import CheckResult, ErrorInfo, Stage, Status, Subject
+
+TRACE_FIELDS = ("received", "x-received")
+BAR_WIDTH = 24
+
+
+@dataclass
+class HeadersObservation:
+    source: str
+    binary: bool
+    block: HeaderBlock
+    trace: Trace | None = None
+    arc_results: list[AuthResults] = field(default_factory=list)
+    received_spf: list[str] = field(default_factory=list)
+    dkim_signatures: list[str] = field(default_factory=list)
+    verdicts: list[Verdict] = field(default_factory=list)
+
+
+def analyse(data: bytes, source: str) -> HeadersObservation:
+    """Parse and analyse; pure, bounded, never raises on input."""
+    if looks_binary(data):
+        return HeadersObservation(source, True, HeaderBlock())
+    block = read_block(data)
+    obs = HeadersObservation(source, False, block)
+    received: list[ReceivedHop] = [parse_received(f.value, f.name) for f in block.fields if f.key in TRACE_FIELDS]
+    origin = parse_date(block.first("Date") or "")
+    auth = [parse_authentication_results(f.value) for f in block.all("Authentication-Results")]
+    obs.trace = build_trace(received, origin, auth)
+    obs.arc_results = [
+        parse_authentication_results(f.value.split(";", 1)[-1]) for f in block.all("ARC-Authentication-Results")
+    ]
+    obs.received_spf = [f.value for f in block.all("Received-SPF")]
+    obs.dkim_signatures = [f.value for f in block.all("DKIM-Signature")]
+    obs.verdicts = [v for f in block.fields if (v := decode(f.name, f.value)) is not None]
+    return obs
+
+
+async def probe(data: bytes, source: str) -> HeadersObservation:
+    return analyse(data, source)
+
+
+# --- evaluate ----------------------------------------------------------------------------------------------
+
+
+def evaluate(obs: HeadersObservation) -> list[CheckResult]:
+    subject = Subject("headers.input", obs.source, Stage.PARSE)
+    if obs.binary:
+        message = "the input is binary, not a message or its headers"
+        return [subject.result(Status.FAIL, message, {}, ErrorInfo(Stage.PARSE, "binary", message))]
+    block = obs.block
+    if not block.fields:
+        message = "no header fields found (expected lines like 'Received: ...')"
+        found = {"unparsed": block.unparsed[:50]}
+        return [subject.result(Status.FAIL, message, found, ErrorInfo(Stage.PARSE, "no-headers", message))]
+    assert obs.trace is not None
+    trace = obs.trace
+    details: dict[str, object] = {
+        "fields": len(block.fields),
+        "received": len(trace.hops),
+        "notes": block.notes,
+        "unparsed": block.unparsed[:50],
+        "truncated_fields": [f.name for f in block.fields if f.truncated],
+    }
+    summary = f"{len(block.fields)} header fields, {len(trace.hops)} trace hops"
+    status = Status.WARN if block.notes or block.unparsed else Status.INFO
+    if block.notes:
+        summary += f"; {'; '.join(block.notes[:3])}"
+    results = [subject.result(status, summary, details)]
+    results.extend(hop_findings(trace))
+    results.extend(path_findings(trace))
+    results.extend(auth_findings(trace, obs))
+    results.extend(dkim_lint(obs, trace))
+    results.extend(verdict_findings(obs.verdicts))
+    return results
+
+
+def _bar(delay: dt.timedelta | None, longest: float) -> str:
+    if delay is None or longest <= 0:
+        return ""
+    filled = max(1, round(BAR_WIDTH * delay.total_seconds() / longest)) if delay.total_seconds() > 0 else 0
+    return "█" * filled
+
+
+def _tls_text(hop: Hop) -> str:
+    tls = hop.received.tls
+    if tls is not None:
+        return f"{tls.version or 'TLS'}" + (f" {tls.cipher}" if tls.cipher else "")
+    return "no TLS" if hop.encrypted is False else "TLS unknown"
+
+
+def hop_findings(trace: Trace) -> list[CheckResult]:
+    longest = max((h.delay.total_seconds() for h in trace.hops if h.delay), default=0.0)
+    results = []
+    for hop in trace.hops:
+        r = hop.received
+        sender = r.sender_host or r.from_name or "?"
+        where = f"{sender}{f' [{r.ip}]' if r.ip and r.ip != sender else ''} → {r.by or '?'}"
+        subject = Subject("headers.hop", f"hop {hop.number}: {where}", Stage.PARSE)
+        if hop.skew is not None:
+            timing = f"clock skew {duration_text(hop.skew)} (this hop's clock is behind the previous one)"
+        elif hop.delay is not None:
+            timing = f"+{duration_text(hop.delay)} {_bar(hop.delay, longest)}".rstrip()
+        else:
+            timing = "delay unknown"
+        marks = [m for m, on in (("internal", hop.internal), ("entry point", hop.border)) if on]
+        protocol = r.protocol or "?"
+        summary = f"{timing} | {protocol}, {_tls_text(hop)}" + (f" | {', '.join(marks)}" if marks else "")
+        details = {
+            **r.to_dict(),
+            "number": hop.number,
+            "delay_ms": round(hop.delay.total_seconds() * 1000) if hop.delay is not None else None,
+            "skew_ms": round(hop.skew.total_seconds() * 1000) if hop.skew is not None else None,
+            "internal": hop.internal,
+            "entry_point": hop.border,
+            "continuous": hop.continuous,
+        }
+        status = Status.INFO
+        if hop.skew is not None or (hop.encrypted is False and not hop.internal and hop in trace.external_hops()):
+            status = Status.WARN
+        if r.date is None and r.date_text:
+            summary += f" | unreadable date {r.date_text!r}"
+        results.append(subject.result(status, summary, details))
+    return results
+
+
+def path_findings(trace: Trace) -> list[CheckResult]:
+    results = []
+    transit = Subject("headers.transit", "message", Stage.PARSE)
+    total = trace.total
+    since = trace.since_date
+    details = {
+        "first_to_last_hop_ms": round(total.total_seconds() * 1000) if total is not None else None,
+        "date_header_to_last_hop_ms": round(since.total_seconds() * 1000) if since is not None else None,
+        "receiving_organisation": trace.receiving_org,
+    }
+    text = f"{duration_text(total)} from the first to the last hop"
+    if since is not None:
+        text += f"; {duration_text(since)} since the Date header"
+    slowest = max((h for h in trace.hops if h.delay), key=lambda h: h.delay or dt.timedelta(0), default=None)
+    if slowest is not None and slowest.delay and slowest.delay.total_seconds() >= 60:
+        text += f"; slowest: hop {slowest.number} ({duration_text(slowest.delay)})"
+    results.append(transit.result(Status.INFO, text, details))
+    gaps = [h for h in trace.hops if h.continuous is False]
+    chain = Subject("headers.chain", "message", Stage.PARSE)
+    if gaps:
+        listed = "; ".join(
+            f"hop {h.number} claims to come from {h.received.sender_host or h.received.ip}, "
+            f"but hop {h.number - 1} handed it to {trace.hops[h.number - 2].received.by}"
+            for h in gaps
+        )
+        results.append(
+            chain.result(
+                Status.WARN,
+                f"the chain is broken: {listed} (a hop is missing, or one was spliced in)",
+                {"gaps": [h.number for h in gaps]},
+            )
+        )
+    elif len(trace.hops) > 1:
+        results.append(chain.result(Status.PASS, "each hop's sender matches the previous hop's receiver", {"gaps": []}))
+    weakest = trace.weakest_external()
+    tls = Subject("headers.tls", "message", Stage.PARSE)
+    if weakest is not None:
+        r = weakest.received
+        name = f"hop {weakest.number} ({r.sender_host or r.ip} → {r.by})"
+        if weakest.encrypted is False:
+            results.append(
+                tls.result(Status.WARN, f"weakest external hop: {name} without TLS", {"hop": weakest.number})
+            )
+        elif r.tls and TLS_ORDER.get(r.tls.version or "", 9) < TLS_ORDER["TLS 1.2"]:
+            results.append(
+                tls.result(Status.WARN, f"weakest external hop: {name} with {r.tls.version}", {"hop": weakest.number})
+            )
+        else:
+            results.append(
+                tls.result(
+                    Status.PASS, f"every external hop used TLS 1.2 or newer (weakest: {name})", {"hop": weakest.number}
+                )
+            )
+    return results
+
+
+def _auth_summary(results: AuthResults) -> str:
+    parts = [
+        f"{r.method}={r.result}"
+        + (
+            f" ({r.prop('header.d') or r.prop('header.from') or r.prop('smtp.mailfrom')})"
+            if r.prop("header.d") or r.prop("header.from") or r.prop("smtp.mailfrom")
+            else ""
+        )
+        for r in results.results
+    ]
+    return ", ".join(parts) or "none"
+
+
+def auth_findings(trace: Trace, obs: HeadersObservation) -> list[CheckResult]:
+    results = []
+    for index, (auth, trusted) in enumerate(trace.auth):
+        subject = Subject(
+            "headers.auth",
+            f"Authentication-Results #{index + 1} by {auth.authserv_id or 'unnamed server'}",
+            Stage.PARSE,
+        )
+        details = {**auth.to_dict(), "trusted": trusted}
+        summary = _auth_summary(auth)
+        if not trusted:
+            results.append(
+                subject.result(
+                    Status.INFO,
+                    f"{summary} — not trusted: added outside the receiving organisation ({trace.receiving_org}), "
+                    "so anyone could have written it (RFC 8601 §5)",
+                    details,
+                )
+            )
+            continue
+        failed = [
+            r for r in auth.results if r.result in ("fail", "softfail", "permerror", "temperror", "neutral", "none")
+        ]
+        status = Status.WARN if failed else Status.PASS
+        results.append(subject.result(status, summary, details))
+    for index, arc in enumerate(obs.arc_results):
+        results.append(
+            Subject("headers.arc", f"ARC-Authentication-Results #{index + 1}", Stage.PARSE).result(
+                Status.INFO, f"{arc.authserv_id or '?'}: {_auth_summary(arc)}", arc.to_dict()
+            )
+        )
+    for value in obs.received_spf:
+        spf = parse_received_spf(value)
+        status = Status.PASS if spf.result == "pass" else Status.WARN
+        results.append(
+            Subject("headers.received_spf", "Received-SPF", Stage.PARSE).result(
+                status, f"spf={spf.result} {spf.comment}".strip(), spf.to_dict()
+            )
+        )
+    return results
+
+
+def dkim_lint(obs: HeadersObservation, trace: Trace) -> list[CheckResult]:
+    """DKIM-Signature checks that need no crypto: l=, rsa-sha1, From not signed, x= expired when received."""
+    received_at = next((h.received.date for h in reversed(trace.hops) if h.received.date), None)
+    results = []
+    for value in obs.dkim_signatures:
+        tags = parse_tags(value)
+        subject = Subject("headers.dkim", f"d={tags.get('d', '?')} s={tags.get('s', '?')}", Stage.PARSE)
+        signed = [h.strip().lower() for h in tags.get("h", "").split(":")]
+        problems = []
+        if tags.get("l"):
+            problems.append(f"l={tags['l']}: only part of the body is signed")
+        if tags.get("a", "").lower() == "rsa-sha1":
+            problems.append("rsa-sha1 is no longer accepted (RFC 8301)")
+        if "from" not in signed:
+            problems.append("From is not signed (h= lacks from)")
+        expiry = tags.get("x", "")
+        if expiry.isdigit() and received_at is not None and int(expiry) < received_at.timestamp():
+            problems.append("x= had passed when the message was received")
+        details = {k: tags.get(k) for k in ("d", "s", "a", "c", "l", "x", "t")} | {"h": signed}
+        if problems:
+            results.append(subject.result(Status.WARN, "; ".join(problems), details))
+        else:
+            results.append(
+                subject.result(Status.PASS, f"{tags.get('a')} over {len(signed)} headers, From signed", details)
+            )
+    return results
+
+
+def verdict_findings(verdicts: list[Verdict]) -> list[CheckResult]:
+    results = []
+    for verdict in verdicts:
+        subject = Subject("headers.spam", verdict.header, Stage.PARSE)
+        status = Status.WARN if verdict.spam else Status.INFO
+        words = "; ".join(verdict.words) or "present"
+        results.append(subject.result(status, f"{verdict.filter}: {words}", verdict.to_dict()))
+    return results
