@@ -88,8 +88,21 @@ class Trace:
     def external_hops(self) -> list[Hop]:
         """Hops that crossed a network outside the receiving organisation (loopback hand-offs excluded)."""
         last = self.border.number if self.border is not None else len(self.hops)
-        candidates = [h for h in self.hops if h.number <= last]
-        return [h for h in candidates if not _private(h.received.ip) or h.border]
+        external = []
+        for hop in self.hops[:last]:
+            r = hop.received
+            sender_org = org_domain(r.sender_host)
+            if hop.border:
+                external.append(hop)
+            elif r.ip is None and sender_org is None:
+                continue  # no known sending side: a local submission or an internal hand-off
+            elif _private(r.ip):
+                continue  # loopback and private networks
+            elif sender_org is not None and sender_org == org_domain(r.by):
+                continue  # a hop inside one organisation
+            else:
+                external.append(hop)
+        return external
 
     def weakest_external(self) -> Hop | None:
         """The external hop with the weakest transport: no TLS first, then the oldest TLS version."""
