@@ -59,7 +59,10 @@ def test_lab_trace_hops_delays_tls_and_trust(cli: Cli) -> None:
         ("Received", "mail.corp.example.com"),
         ("Received", "box.corp.example.com"),
     ]
-    first, gmail_out, entry, postfix, exim = hops
+    first, gmail_internal, entry, postfix, exim = hops
+    assert (
+        gmail_internal["details"]["with"] == "SMTP" and gmail_internal["details"]["id"] == "n14mr123.45.1700000000000"
+    )
     assert first["details"]["tls"]["source"].startswith("with SMTPS")
     assert entry["details"]["ip"] == "209.85.220.41" and entry["details"]["rdns"] == "mail-sor-f41.google.com."
     assert entry["details"]["tls"] == {
