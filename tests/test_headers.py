@@ -179,9 +179,9 @@ def test_sendgrid_date_without_semicolon() -> None:
 
 def test_pasted_headers_with_lost_folding_are_recovered() -> None:
     pasted = (
-        "\n\nReceived: from a.example (a.example [192.0.2.1])\nby b.example with ESMTPS id 123;\n"
-        "Sun, 22 Nov 2026\n16:20:05 +0000\nSubject:\n hello\n"
-    ).encode()
+        b"\n\nReceived: from a.example (a.example [192.0.2.1])\nby b.example with ESMTPS id 123;\n"
+        b"Sun, 22 Nov 2026\n16:20:05 +0000\nSubject:\n hello\n"
+    )
     block = read_block(pasted)
     assert [f.name for f in block.fields] == ["Received", "Subject"]
     hop = parse_received(block.fields[0].value)
