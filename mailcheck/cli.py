@@ -544,6 +544,123 @@ def headers(source: str, redact: bool, opts: CommonOptions) -> None:
     )
 
 
+def parse_parts(text: str | None, option: str) -> set[str]:
+    from mailcheck.checks.domain import PARTS
+
+    if not text:
+        return set()
+    parts = {p.strip().lower() for p in text.split(",") if p.strip()}
+    unknown = parts - set(PARTS)
+    if unknown:
+        raise BadInput(f"{option}: unknown part(s) {', '.join(sorted(unknown))} (known: {', '.join(PARTS)})")
+    return parts
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    index, sep, count = text.partition("/")
+    if not sep or not index.isdigit() or not count.isdigit() or int(count) < 1 or int(index) >= int(count):
+        raise BadInput(f"--shard {text!r}: give I/N with 0 <= I < N, e.g. 0/4")
+    return int(index), int(count)
+
+
+@main.command()
+@click.argument("domain", required=False)
+@click.option(
+    "--skip",
+    metavar="PARTS",
+    help="Comma-separated parts to skip: mx,smtp,mta-sts,dane,tls-rpt,spf,dkim,dmarc,bimi,mailbox.",
+)
+@click.option("--only", metavar="PARTS", help="Run only these parts (comma-separated).")
+@click.option(
+    "--dkim-selector", "dkim_selectors", multiple=True, metavar="S", help="DKIM selector to check (repeatable)."
+)
+@ALLOW_PRIVATE
+@click.option("--insecure", is_flag=True, help="Report certificate faults as warnings, not failures.")
+@click.option(
+    "--mx-port",
+    type=click.IntRange(1, 65535),
+    default=25,
+    show_default=True,
+    help="Port to probe MX hosts on (labs and test setups).",
+)
+@click.option(
+    "--mta-sts-port",
+    type=click.IntRange(1, 65535),
+    default=443,
+    show_default=True,
+    help="HTTPS port of the MTA-STS policy host (labs).",
+)
+@click.option(
+    "--expect",
+    "expect_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TOML file of assertions about the intended configuration; each becomes a check.",
+)
+@click.option(
+    "--from-file", "from_file", metavar="FILE|-", help="Check every domain in FILE (one a line); write JSON Lines."
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 1000),
+    default=20,
+    show_default=True,
+    help="Domains checked at once with --from-file.",
+)
+@click.option("--shard", metavar="I/N", help="With --from-file, check only every N-th domain starting at I (0-based).")
+@common_options
+def domain(
+    domain: str | None,
+    skip: str | None,
+    only: str | None,
+    dkim_selectors: tuple[str, ...],
+    allow_private: bool,
+    insecure: bool,
+    mx_port: int,
+    mta_sts_port: int,
+    expect_file: Path | None,
+    from_file: str | None,
+    concurrency: int,
+    shard: str | None,
+    opts: CommonOptions,
+) -> None:
+    """Check the whole mail path of DOMAIN in one run: MX, SMTP + STARTTLS on every MX address, MTA-STS,
+    DANE, TLS-RPT, SPF, DKIM, DMARC, BIMI and the mailbox endpoints, concurrently.
+
+    With --from-file, check many domains and write one JSON document per line (streamed as each finishes).
+    """
+    from mailcheck.checks.domain import PARTS, DomainOptions
+
+    skipped, chosen = parse_parts(skip, "--skip"), parse_parts(only, "--only")
+    parts = frozenset((chosen or set(PARTS)) - skipped)
+    if not parts:
+        raise BadInput("--skip/--only leave nothing to check")
+    options = DomainOptions(
+        parts, tuple(s.lower() for s in dkim_selectors), allow_private, mx_port, mta_sts_port, insecure
+    )
+    expectations = None
+    if expect_file is not None:
+        from mailcheck.expect import load_expectations
+
+        expectations = load_expectations(expect_file)
+    if from_file is not None:
+        if domain is not None:
+            raise BadInput("give either DOMAIN or --from-file, not both")
+        from mailcheck.batch import run_batch
+
+        raise click.exceptions.Exit(run_batch(from_file, options, opts, concurrency, parse_shard(shard), expectations))
+    if domain is None:
+        raise BadInput("give a DOMAIN (or --from-file FILE)")
+    if shard is not None:
+        raise BadInput("--shard goes with --from-file")
+    name = domain_name(domain)
+    from mailcheck.batch import check_domain
+
+    live = opts.format == "table" and sys.stderr.isatty()
+    execute("domain", name, opts, lambda ctx: check_domain(name, options, ctx, expectations, live))
+
+
 @main.command()
 @click.argument("codes", nargs=-1, required=True)
 def explain(codes: tuple[str, ...]) -> None:

@@ -57,6 +57,7 @@ class SmtpOptions:
     allow_plaintext_auth: bool = False
     mail_from: str | None = None
     rcpt_to: tuple[str, ...] = ()
+    per_host_limit: int = 4  # sessions to one host at once, so a multi-address MX is not flooded
 
     @property
     def is_opportunistic(self) -> bool:
@@ -103,7 +104,13 @@ async def probe(host: str, options: SmtpOptions, ctx: ProbeContext) -> SmtpObser
     """Resolve ``host`` and run one session per address, concurrently."""
     endpoints = await resolve_endpoints(host, options.port, options.families, ctx)
     anchors = trust_anchors(ctx.ca_file) if options.tls_mode != "none" else ()
-    sessions = await asyncio.gather(*(probe_session(e, options, ctx, anchors) for e in endpoints))
+    host_limit = asyncio.Semaphore(options.per_host_limit)
+
+    async def limited(endpoint: Endpoint) -> SessionObservation:
+        async with host_limit:
+            return await probe_session(endpoint, options, ctx, anchors)
+
+    sessions = await asyncio.gather(*(limited(e) for e in endpoints))
     return SmtpObservation(host, options, tuple(sessions))
 
 

@@ -1,0 +1,105 @@
+"""DANE for SMTP (RFC 7672): TLSA records at _25._tcp.MX matched against the certificates each MX presented,
+and whether the answers were DNSSEC-authenticated (without DNSSEC, DANE protects nothing)."""
+
+import hashlib
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from mailcheck.context import ProbeContext
+from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
+from mailcheck.net.dns import DnsAnswer
+from mailcheck.runner import attempt
+
+USAGES = {0: "PKIX-TA", 1: "PKIX-EE", 2: "DANE-TA", 3: "DANE-EE"}
+
+
+@dataclass(frozen=True)
+class TlsaRecord:
+    usage: int
+    selector: int
+    mtype: int
+    data: bytes
+
+    def __str__(self) -> str:
+        return f"{self.usage} {self.selector} {self.mtype} {self.data.hex()[:16]}…"
+
+
+@dataclass(frozen=True)
+class DaneObservation:
+    host: str
+    lookup: DnsAnswer | ProbeError
+
+    @property
+    def records(self) -> list[TlsaRecord]:
+        if not isinstance(self.lookup, DnsAnswer):
+            return []
+        return [TlsaRecord(r.usage, r.selector, r.mtype, r.cert) for r in self.lookup.records]  # type: ignore[attr-defined]
+
+
+async def probe(hosts: list[str], ctx: ProbeContext) -> list[DaneObservation]:
+    import asyncio
+
+    lookups = await asyncio.gather(*(attempt(ctx.dns.lookup(f"_25._tcp.{h}", "TLSA")) for h in hosts))
+    return [DaneObservation(h, lk) for h, lk in zip(hosts, lookups, strict=True)]
+
+
+def _selected(cert: x509.Certificate, selector: int) -> bytes:
+    if selector == 1:
+        return cert.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    return cert.public_bytes(Encoding.DER)
+
+
+def record_matches(record: TlsaRecord, chain_der: tuple[bytes, ...]) -> bool:
+    """Usage 3 matches the leaf; usage 2 any certificate the server sent (a trust anchor in its chain)."""
+    candidates = chain_der[:1] if record.usage in (1, 3) else chain_der
+    for der in candidates:
+        try:
+            data = _selected(x509.load_der_x509_certificate(der), record.selector)
+        except ValueError:
+            continue
+        digest = {0: data, 1: hashlib.sha256(data).digest(), 2: hashlib.sha512(data).digest()}.get(record.mtype)
+        if digest is not None and digest == record.data:
+            return True
+    return False
+
+
+def evaluate(obs: DaneObservation, chains: list[tuple[str, tuple[bytes, ...]]]) -> list[CheckResult]:
+    """``chains``: (endpoint label, chain) for each session with this MX host that reached TLS."""
+    subject = Subject("dane.tlsa", f"_25._tcp.{obs.host}", Stage.POLICY)
+    if isinstance(obs.lookup, ProbeError):
+        return [subject.failed(obs.lookup)]
+    records = obs.records
+    if not records:
+        return [subject.result(Status.INFO, "no TLSA records: no DANE for this MX", {"records": []})]
+    authenticated = obs.lookup.authenticated
+    details: dict[str, object] = {"records": [str(r) for r in records], "dnssec": authenticated}
+    results = []
+    if not authenticated:
+        message = (
+            "TLSA records published, but the answer was not DNSSEC-authenticated (no AD bit from the resolver): "
+            "DANE without DNSSEC gives no protection; sign the zone, or use a validating resolver to check"
+        )
+        results.append(subject.result(Status.WARN, message, details, ErrorInfo(Stage.POLICY, "insecure", message)))
+    else:
+        results.append(subject.result(Status.PASS, f"{len(records)} TLSA record(s), DNSSEC-authenticated", details))
+    if any(r.usage in (0, 1) for r in records):
+        results.append(
+            subject.result(Status.WARN, "PKIX usages 0/1 are not for SMTP (RFC 7672 §3.1.3); use 3 1 1 or 2 1 1")
+        )
+    for label, chain in chains:
+        match_subject = Subject("dane.match", label, Stage.POLICY)
+        matched = [str(r) for r in records if r.usage in (2, 3) and record_matches(r, chain)]
+        if matched:
+            results.append(
+                match_subject.result(Status.PASS, f"the certificate matches TLSA {matched[0]}", {"matched": matched})
+            )
+        else:
+            message = "the certificate matches no DANE-TA/DANE-EE TLSA record: DANE senders will not deliver"
+            results.append(
+                match_subject.result(
+                    Status.FAIL, message, {"matched": []}, ErrorInfo(Stage.POLICY, "tlsa-mismatch", message)
+                )
+            )
+    return results

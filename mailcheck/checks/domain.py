@@ -1,0 +1,196 @@
+"""``mailcheck domain DOMAIN``: every check that applies to a domain, run concurrently, reported in the order
+a message travels: DNS → MX hosts → SMTP + STARTTLS → transport policy → sender authentication → mailbox."""
+
+import asyncio
+import dataclasses
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from mailcheck.checks import dane as dane_check
+from mailcheck.checks import dkim as dkim_check
+from mailcheck.checks import dmarc as dmarc_check
+from mailcheck.checks import endpoints as endpoints_check
+from mailcheck.checks import mtasts as mtasts_check
+from mailcheck.checks import mx as mx_check
+from mailcheck.checks import reporting as reporting_check
+from mailcheck.checks import smtp as smtp_check
+from mailcheck.checks import spf as spf_check
+from mailcheck.context import ProbeContext
+from mailcheck.model import CheckResult, ProbeError, Stage, Subject
+from mailcheck.runner import attempt
+
+PARTS = ("mx", "smtp", "mta-sts", "dane", "tls-rpt", "spf", "dkim", "dmarc", "bimi", "mailbox")
+SECTIONS = (
+    ("dns", ("mx",)),
+    ("smtp", ("smtp",)),
+    ("transport policy", ("mta-sts", "dane", "tls-rpt")),
+    ("sender authentication", ("spf", "dkim", "dmarc", "bimi")),
+    ("mailbox access", ("mailbox",)),
+)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class DomainOptions:
+    parts: frozenset[str] = frozenset(PARTS)
+    dkim_selectors: tuple[str, ...] = ()
+    allow_private: bool = False
+    mx_port: int = 25
+    mta_sts_port: int = 443
+    insecure: bool = False
+
+
+@dataclass
+class DomainObservation:
+    domain: str
+    options: DomainOptions
+    mx: Any = None  # MxObservation | ProbeError
+    smtp: dict[str, Any] = field(default_factory=dict)  # MX host → SmtpObservation | ProbeError
+    mtasts: Any = None
+    dane: list[dane_check.DaneObservation] = field(default_factory=list)
+    spf: Any = None
+    dkim: Any = None
+    dmarc: Any = None
+    reporting: Any = None
+    endpoints: Any = None
+
+    def mx_hosts(self) -> list[str]:
+        if not isinstance(self.mx, mx_check.MxObservation):
+            return []
+        return [h.name for h in self.mx.hosts if not h.ip_literal and h.addresses()]
+
+
+Progress = Callable[[str], None]
+
+
+async def probe(
+    domain: str, options: DomainOptions, ctx: ProbeContext, progress: Progress | None = None
+) -> DomainObservation:
+    obs = DomainObservation(domain, options)
+    wanted = options.parts
+    note = progress or (lambda label: None)
+
+    async def run(label: str, operation: Awaitable[T]) -> T | ProbeError:
+        outcome = await attempt(operation)
+        note(label)
+        return outcome
+
+    async def mx_then_hosts() -> None:
+        obs.mx = await run("mx", mx_check.probe(domain, ctx))
+        hosts = obs.mx_hosts()
+        smtp_options = smtp_check.SmtpOptions(port=options.mx_port, insecure=options.insecure)
+        async with asyncio.TaskGroup() as group:
+            if "smtp" in wanted:
+                tasks = {h: group.create_task(run(f"smtp {h}", smtp_check.probe(h, smtp_options, ctx))) for h in hosts}
+            if "dane" in wanted:
+                dane_task = group.create_task(run("dane", dane_check.probe(hosts, ctx)))
+        if "smtp" in wanted:
+            obs.smtp = {h: t.result() for h, t in tasks.items()}
+        if "dane" in wanted:
+            found = dane_task.result()
+            obs.dane = found if isinstance(found, list) else []
+
+    async def assign(name: str, operation: Awaitable[Any]) -> None:
+        setattr(obs, name, await run(name, operation))
+
+    async with asyncio.TaskGroup() as group:
+        if wanted & {"mx", "smtp", "mta-sts", "dane"}:
+            group.create_task(mx_then_hosts())
+        if "mta-sts" in wanted:
+            group.create_task(assign("mtasts", mtasts_check.probe(domain, ctx, options.mta_sts_port)))
+        if "spf" in wanted:
+            group.create_task(assign("spf", spf_check.probe(domain, ctx)))
+        if "dkim" in wanted:
+            group.create_task(assign("dkim", dkim_check.probe(domain, options.dkim_selectors, ctx)))
+        if wanted & {"dmarc", "bimi"}:
+            group.create_task(assign("dmarc", dmarc_check.probe(domain, ctx)))
+        if wanted & {"tls-rpt", "bimi"}:
+            group.create_task(assign("reporting", reporting_check.probe(domain, ctx)))
+        if "mailbox" in wanted:
+            group.create_task(assign("endpoints", endpoints_check.probe(domain, ctx, options.insecure)))
+    return obs
+
+
+def expected_parts(options: DomainOptions, mx_hosts: int) -> int:
+    """How many progress notes a run sends (for a progress bar)."""
+    count = len(options.parts & {"mta-sts", "spf", "dkim", "mailbox"})
+    count += 1 if options.parts & {"dmarc", "bimi"} else 0
+    count += 1 if options.parts & {"tls-rpt", "bimi"} else 0
+    count += 1 if options.parts & {"mx", "smtp", "mta-sts", "dane"} else 0
+    count += 1 if "dane" in options.parts else 0
+    return count + (mx_hosts if "smtp" in options.parts else 0)
+
+
+# --- evaluate ----------------------------------------------------------------------------------------------
+
+
+def _failed(check_id: str, target: str, outcome: Any) -> list[CheckResult] | None:
+    if isinstance(outcome, ProbeError):
+        return [Subject(check_id, target, outcome.stage).failed(outcome)]
+    return None
+
+
+def evaluate(obs: DomainObservation) -> list[CheckResult]:
+    by_part = part_findings(obs)
+    ordered: list[CheckResult] = []
+    for _section, parts in SECTIONS:
+        section = [r for part in parts if part in obs.options.parts for r in by_part.get(part, [])]
+        ordered.extend(sorted(section, key=lambda r: -r.status.severity))
+    return ordered
+
+
+def part_findings(obs: DomainObservation) -> dict[str, list[CheckResult]]:
+    d = obs.domain
+    found: dict[str, list[CheckResult]] = {}
+    if obs.mx is not None:
+        found["mx"] = _failed("mx.records", d, obs.mx) or mx_check.evaluate(obs.mx, obs.options.allow_private)
+    dane_by_host = {o.host: o for o in obs.dane}
+    enforced = isinstance(obs.mtasts, mtasts_check.StsObservation) and obs.mtasts.enforced
+    smtp_results: list[CheckResult] = []
+    dane_results: list[CheckResult] = []
+    for host, outcome in obs.smtp.items():
+        if isinstance(outcome, ProbeError):
+            smtp_results.extend(_failed("smtp.dns", host, outcome) or [])
+            continue
+        has_tlsa = host in dane_by_host and bool(dane_by_host[host].records)
+        # With MTA-STS enforce or DANE, senders require a valid certificate: faults fail, not warn.
+        options = dataclasses.replace(outcome.options, opportunistic=not (enforced or has_tlsa))
+        smtp_results.extend(smtp_check.evaluate(dataclasses.replace(outcome, options=options)))
+        if host in dane_by_host:
+            chains = [(s.endpoint.label, s.tls.chain_der) for s in outcome.sessions if s.tls is not None]
+            dane_results.extend(dane_check.evaluate(dane_by_host[host], chains))
+    for host, observation in dane_by_host.items():
+        if host not in obs.smtp:
+            dane_results.extend(dane_check.evaluate(observation, []))
+    found["smtp"] = smtp_results
+    found["dane"] = dane_results
+    if obs.mtasts is not None:
+        found["mta-sts"] = _failed("mtasts.record", d, obs.mtasts) or mtasts_check.evaluate(obs.mtasts, obs.mx_hosts())
+    if obs.spf is not None:
+        found["spf"] = _failed("spf.record", d, obs.spf) or spf_check.evaluate(obs.spf)
+    if obs.dkim is not None:
+        found["dkim"] = _failed("dkim.key", d, obs.dkim) or dkim_check.evaluate(obs.dkim)
+    policy = None
+    if obs.dmarc is not None:
+        found["dmarc"] = _failed("dmarc.record", d, obs.dmarc) or dmarc_check.evaluate(obs.dmarc)
+        if isinstance(obs.dmarc, dmarc_check.DmarcObservation) and (step := obs.dmarc.policy_step()) and step.records:
+            policy = dmarc_check.parse_dmarc(step.records[0]).policy
+    if obs.reporting is not None:
+        if isinstance(obs.reporting, ProbeError):
+            found["tls-rpt"] = _failed("tlsrpt.record", d, obs.reporting) or []
+        else:
+            found["tls-rpt"] = reporting_check.tlsrpt_findings(obs.reporting)
+            found["bimi"] = reporting_check.bimi_findings(obs.reporting, policy)
+    if obs.endpoints is not None:
+        found["mailbox"] = _failed("mailbox.discovery", d, obs.endpoints) or endpoints_check.evaluate(obs.endpoints)
+    return found
+
+
+def input_error(target: str, message: str) -> CheckResult:
+    """A result for a line of --from-file that is not a domain."""
+    from mailcheck.model import ErrorInfo, Status
+
+    return Subject("domain.input", target, Stage.INPUT).result(
+        Status.ERROR, message, {}, ErrorInfo(Stage.INPUT, "syntax", message)
+    )
