@@ -4,7 +4,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -18,6 +18,9 @@ from mailcheck.lab.smtp import SmtpBehaviour, SmtpLabServer
 from tests import netguard
 
 netguard.install()
+
+if TYPE_CHECKING:
+    from mailcheck.lab.world import MailLab
 
 
 @pytest.fixture(autouse=True)
@@ -170,5 +173,15 @@ def smtp_lab(
     dns_server: DnsResponder, test_ca: CertificateAuthority, test_ca_file: Path, tmp_path: Path
 ) -> Iterator[SmtpLab]:
     lab = SmtpLab(dns_server, test_ca, test_ca_file, tmp_path)
+    yield lab
+    lab.stop()
+
+
+@pytest.fixture(scope="module")
+def mail_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator["MailLab"]:
+    """The two-domain lab world (good.test, broken.test) that `mailcheck demo` also runs."""
+    from mailcheck.lab.world import MailLab
+
+    lab = MailLab(tmp_path_factory.mktemp("lab")).start()
     yield lab
     lab.stop()
