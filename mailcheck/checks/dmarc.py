@@ -10,6 +10,7 @@ __all__ = ["DmarcObservation", "DmarcRecord", "WalkStep", "evaluate", "parse_dma
 from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
 from mailcheck.net.dns import DnsAnswer
+from mailcheck.psl import registrable_domain
 from mailcheck.runner import attempt
 
 
@@ -59,10 +60,7 @@ class DmarcObservation:
 
 def psl_org_domain(domain: str) -> str | None:
     """The registrable domain per the Public Suffix List (RFC 7489's organizational domain), offline."""
-    from publicsuffixlist import PublicSuffixList
-
-    found: str | None = PublicSuffixList().privatesuffix(domain)
-    return found
+    return registrable_domain(domain)
 
 
 def external_destinations(record: DmarcRecord, domain: str) -> list[str]:
@@ -81,11 +79,11 @@ async def probe(domain: str, ctx: ProbeContext) -> DmarcObservation:
     names = tree_walk_names(domain)
     lookups = await asyncio.gather(*(attempt(ctx.dns.lookup(f"_dmarc.{n}", "TXT")) for n in names))
     steps = tuple(WalkStep(n, lookup) for n, lookup in zip(names, lookups, strict=True))
-    obs = DmarcObservation(domain, steps, await asyncio.to_thread(psl_org_domain, domain))
+    obs = DmarcObservation(domain, steps, psl_org_domain(domain))
     step = obs.policy_step()
     if step is not None and step.records:
         record = parse_dmarc(step.records[0])
-        dests = await asyncio.to_thread(external_destinations, record, step.name)
+        dests = external_destinations(record, step.name)
         checks = await asyncio.gather(
             *(attempt(ctx.dns.lookup(f"{step.name}._report._dmarc.{dest}", "TXT")) for dest in dests)
         )

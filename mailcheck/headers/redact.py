@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 
 from mailcheck.headers.trace import org_domain
+from mailcheck.psl import known_suffix
 
 _EMAIL = re.compile(r"(?<![\w.+-])([\w.+-]+)@((?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,})\b")
 _IPV6_LITERAL = re.compile(r"(?<=IPv6:)([0-9A-Fa-f:.]+)")
@@ -20,11 +21,9 @@ _SPECIAL_SUFFIXES = ("test", "example", "invalid", "localhost", "local", "lan", 
 
 
 def _known_suffix(name: str) -> bool:
-    from mailcheck.headers.trace import _psl
-
     if name.lower().rsplit(".", 1)[-1] in _SPECIAL_SUFFIXES:
         return True
-    return bool(_psl().publicsuffix(name.lower(), accept_unknown=False))  # type: ignore[attr-defined]
+    return known_suffix(name)
 
 
 @dataclass

@@ -2,37 +2,32 @@
 of the receiving organisation, and which Authentication-Results to trust (RFC 8601 §5)."""
 
 import datetime as dt
-import functools
 import ipaddress
 from dataclasses import dataclass, field
 
 from mailcheck.headers.authresults import AuthResults
 from mailcheck.headers.received import ReceivedHop
+from mailcheck.psl import registrable_domain
 
 TLS_ORDER = {"SSL 3.0": 0, "TLS 1.0": 1, "TLS 1.1": 2, "TLS 1.2": 3, "TLS 1.3": 4}
 
 
-@functools.cache
-def _psl() -> object:
-    from publicsuffixlist import PublicSuffixList
-
-    return PublicSuffixList()
-
-
 def org_domain(name: str | None) -> str | None:
     """The registrable domain of a host name (Public Suffix List, offline); None for IPs and bare names."""
-    if not name:
+    if not name or "." not in name.strip("."):
         return None
-    name = name.lower().rstrip(".")
+    found = registrable_domain(name)
+    if found is None and not is_ip(name):
+        return name.lower().rstrip(".")
+    return found
+
+
+def is_ip(text: str) -> bool:
     try:
-        ipaddress.ip_address(name)
-        return None
+        ipaddress.ip_address(text)
     except ValueError:
-        pass
-    if "." not in name:
-        return None
-    found = _psl().privatesuffix(name)  # type: ignore[attr-defined]
-    return str(found) if found else name
+        return False
+    return True
 
 
 def _private(ip: str | None) -> bool:

@@ -44,9 +44,12 @@ class Zone:
 
     records: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     ttl: int = 300
+    _parsed: dict[tuple[str, str, tuple[str, ...]], dns.rrset.RRset] = field(default_factory=dict, repr=False)
+    _owners: set[str] | None = field(default=None, repr=False)
 
     def add(self, name: str, rdtype: str, *values: str) -> "Zone":
         self.records.setdefault((_key(name), rdtype.upper()), []).extend(values)
+        self._owners = None
         return self
 
     def txt(self, name: str, text: str) -> "Zone":
@@ -68,17 +71,30 @@ class Zone:
         for key in list(self.records):
             if key[0] == _key(name) and (rdtype is None or key[1] == rdtype.upper()):
                 del self.records[key]
+        self._owners = None
 
     def exists(self, name: str) -> bool:
         """True when the name owns records or is an empty non-terminal (so NODATA, not NXDOMAIN)."""
-        name = _key(name)
-        return any(owner == name or owner.endswith("." + name) for owner, _ in self.records)
+        if self._owners is None:
+            owners: set[str] = set()
+            for owner, _ in list(self.records):
+                labels = owner.split(".")
+                owners.update(".".join(labels[i:]) for i in range(len(labels)))
+            self._owners = owners
+        return _key(name) in self._owners
 
     def rrset(self, name: str, rdtype: str) -> dns.rrset.RRset | None:
+        """The records as an RRset, parsed once (tests may change a record list in place: the cache key is
+        its current contents)."""
         values = self.records.get((_key(name), rdtype))
         if not values:
             return None
-        return dns.rrset.from_text(_key(name) + ".", self.ttl, "IN", rdtype, *values)
+        key = (_key(name), rdtype, tuple(values))
+        parsed = self._parsed.get(key)
+        if parsed is None:
+            parsed = dns.rrset.from_text(_key(name) + ".", self.ttl, "IN", rdtype, *values)
+            self._parsed[key] = parsed
+        return parsed
 
 
 def _reverse(address: str) -> str:
@@ -88,10 +104,10 @@ def _reverse(address: str) -> str:
 class DnsResponder:
     """Serve a :class:`Zone` on ``host`` (loopback) over UDP and TCP on one free port."""
 
-    def __init__(self, zone: Zone | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(self, zone: Zone | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
         self.zone = zone or Zone()
         self.host = host
-        self.port = 0
+        self.port = port
         self.faults: dict[str, Fault] = {}
         self.authenticated = False
         self.queries: list[tuple[str, str]] = []
@@ -138,12 +154,14 @@ class DnsResponder:
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         for _ in range(20):
             udp = socket.socket(family, socket.SOCK_DGRAM)
-            udp.bind((self.host, 0))
+            udp.bind((self.host, self.port))
             port = udp.getsockname()[1]
             try:
                 server = await asyncio.start_server(self._serve_tcp, self.host, port)
             except OSError:
                 udp.close()
+                if self.port:
+                    raise
                 continue
             transport, _ = await self._loop.create_datagram_endpoint(lambda: _UdpProtocol(self), sock=udp)
             self.port = port

@@ -21,6 +21,9 @@ import dns.reversename
 from mailcheck.model import ProbeError, Stage
 from mailcheck.transcript import Transcript
 
+MAX_IN_FLIGHT = 64
+ATTEMPT_SECONDS = 2.0
+
 
 @dataclass(frozen=True)
 class DnsAnswer:
@@ -86,8 +89,13 @@ class DnsClient:
                 self._setup_error = ProbeError(
                     Stage.DNS, "no-resolver", "no system resolver configured; give --resolver IP", unknown=True
                 )
+        # Questions in flight at once: a burst of hundreds of datagrams overflows a resolver's receive buffer,
+        # and every lost one then costs a whole attempt timeout.
+        self._in_flight: asyncio.Semaphore | None = None
         if self._resolver is not None:
-            self._resolver.timeout = timeout
+            # Each attempt waits at most ATTEMPT_SECONDS, so a lost datagram is asked again within the
+            # --timeout (the lifetime), as stub resolvers do; a slow answer still has that long per attempt.
+            self._resolver.timeout = min(timeout, ATTEMPT_SECONDS)
             self._resolver.lifetime = timeout
             self._resolver.cache = None
             # Ask for the AD bit (RFC 6840 §5.7) so a validating resolver tells us the answer is DNSSEC-secure.
@@ -116,6 +124,13 @@ class DnsClient:
     async def _query(self, name: str, rdtype: str) -> DnsAnswer:
         if self._setup_error is not None:
             raise self._setup_error
+        assert self._resolver is not None
+        if self._in_flight is None:
+            self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)  # made inside the running loop
+        async with self._in_flight:
+            return await self._resolve(name, rdtype)
+
+    async def _resolve(self, name: str, rdtype: str) -> DnsAnswer:
         assert self._resolver is not None
         self.transcript.client(f"DNS {rdtype} {name}?")
         try:
