@@ -662,6 +662,25 @@ def domain(
 
 
 @main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the commands' JSON documents instead of tables.")
+@click.option("--keep", is_flag=True, help="Leave the lab running afterwards (until Ctrl-C) to explore it.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.2, max=60),
+    default=2.0,
+    show_default=True,
+    help="Per-step bound inside the lab.",
+)
+def demo(as_json: bool, keep: bool, timeout: float) -> None:
+    """See every part of mailcheck work, offline: start a mail lab on loopback (DNS, SMTP with STARTTLS,
+    MTA-STS over HTTPS, IMAP, a CA made at start), check a healthy and a broken domain and trace a sample
+    message, then shut it all down. Exits 1, because the broken domain fails."""
+    from mailcheck.demo import run_demo
+
+    raise click.exceptions.Exit(run_demo(as_json, keep, timeout))
+
+
+@main.command()
 @click.argument("codes", nargs=-1, required=True)
 def explain(codes: tuple[str, ...]) -> None:
     """Explain SMTP reply codes and enhanced status codes offline, e.g. `mailcheck explain 550 5.7.1`."""

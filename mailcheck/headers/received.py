@@ -339,23 +339,28 @@ def _fill(hop: ReceivedHop, values: dict[str, list[Token]]) -> None:
 
 
 def _fill_from(hop: ReceivedHop, tokens: list[Token]) -> None:
+    """The from-part. An address literal right after "from" is the client's HELO; the address the server
+    saw (in the comment) wins over it when both are given: ``from [192.168.1.20] (unknown [203.0.113.7])``."""
+    helo_ip: tuple[str, int | None] | None = None
     for index, token in enumerate(tokens):
         if token.kind == "comment":
             _read_from_comment(hop, token.text)
         elif token.kind == "literal":
             ip = normalise_ip(token.text)
-            if ip and hop.ip is None:
-                hop.ip, hop.port = ip
             if index == 0:
                 hop.from_name = ip[0] if ip else token.text
+                helo_ip = ip
+            elif ip and hop.ip is None:
+                hop.ip, hop.port = ip
         elif token.kind == "word":
             if index == 0:
                 _user, at, host = token.text.rpartition("@")
                 ip = normalise_ip(host if at else token.text)
                 hop.from_name = ip[0] if ip else token.text.rstrip(".") if token.text != "." else None
-                if ip and hop.ip is None:
-                    hop.ip, hop.port = ip
+                helo_ip = ip
             elif token.text.lower() not in ("as", "user") and not token.text.startswith(("envelope", "helo=")):
                 hop.unparsed.append(f"from: {token.text}")
+    if hop.ip is None and helo_ip is not None:
+        hop.ip, hop.port = helo_ip
     if hop.from_name is None and hop.ip is not None:
         hop.from_name = hop.ip
