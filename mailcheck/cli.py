@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from mailcheck import __version__
-from mailcheck.context import ProbeContext
 from mailcheck.model import EXIT_UNCHECKED, EXIT_USAGE, CheckResult
 from mailcheck.names import BadInput, domain_name
 from mailcheck.options import CommonOptions, common_options
 
 if TYPE_CHECKING:
+    from mailcheck.context import ProbeContext
     from mailcheck.secrets import Credentials
 
 
@@ -74,7 +74,7 @@ def execute(
     command: str,
     target: str,
     opts: CommonOptions,
-    checks: Callable[[ProbeContext], Awaitable[list[CheckResult]]],
+    checks: "Callable[[ProbeContext], Awaitable[list[CheckResult]]]",
 ) -> NoReturn:
     """Run ``checks``, render the report in the chosen format and exit with the contract's code."""
     from mailcheck.render import render

@@ -5,9 +5,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mailcheck.net.dns import DnsClient
+from mailcheck.options import DEFAULT_TIMEOUT
 from mailcheck.transcript import Transcript
 
-DEFAULT_TIMEOUT = 10.0
 DEFAULT_CONCURRENCY = 32
 
 

@@ -2,8 +2,6 @@
 
 import ipaddress
 
-import idna
-
 MAX_LABEL_OCTETS = 63
 MAX_NAME_OCTETS = 253
 
@@ -23,6 +21,8 @@ def _check_ascii_label(label: str, name: str) -> None:
     if label.startswith("-") or label.endswith("-"):
         raise BadInput(f"invalid domain {name!r}: label {label!r} starts or ends with a hyphen")
     if label.startswith("xn--"):
+        import idna
+
         try:
             idna.decode(label)
         except (idna.IDNAError, UnicodeError) as exc:
@@ -47,6 +47,8 @@ def domain_name(text: str) -> str:
     if is_ip_address(name.strip("[]")):
         raise BadInput(f"{text!r} is an IP address, not a domain name")
     if not name.isascii():
+        import idna
+
         try:
             name = idna.encode(name, uts46=True).decode("ascii")
         except idna.IDNAError as exc:
@@ -65,6 +67,8 @@ def unicode_name(name: str) -> str:
     """The U-label form of an A-label name for display; the name itself when it is not IDN or not valid IDN."""
     if "xn--" not in name:
         return name
+    import idna
+
     try:
         return idna.decode(name)
     except idna.IDNAError:

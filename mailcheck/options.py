@@ -7,15 +7,18 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from mailcheck.context import DEFAULT_TIMEOUT, ProbeContext
 from mailcheck.model import Status
 from mailcheck.names import resolver_address
 from mailcheck.render import FORMATS
-from mailcheck.transcript import Transcript
+
+if TYPE_CHECKING:
+    from mailcheck.context import ProbeContext
+
+DEFAULT_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,11 @@ class CommonOptions:
     fail_on: Status
     verbose: bool
 
-    def context(self) -> ProbeContext:
+    def context(self) -> "ProbeContext":
+        # Imported here: the DNS stack is heavy and --help/--version must start fast.
+        from mailcheck.context import ProbeContext
+        from mailcheck.transcript import Transcript
+
         transcript = Transcript(lambda line: click.echo(line, err=True)) if self.verbose else Transcript()
         return ProbeContext.create(list(self.resolvers) or None, self.timeout, self.ca_file, transcript)
 
