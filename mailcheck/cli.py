@@ -681,15 +681,32 @@ def demo(as_json: bool, keep: bool, timeout: float) -> None:
 
 
 @main.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the completion script for SHELL (see README: Shell completion)."""
+    from mailcheck.completion import completion_script
+
+    click.echo(completion_script(shell), nl=False)
+
+
+@main.command()
 @click.argument("codes", nargs=-1, required=True)
 def explain(codes: tuple[str, ...]) -> None:
-    """Explain SMTP reply codes and enhanced status codes offline, e.g. `mailcheck explain 550 5.7.1`."""
-    from mailcheck.replycodes import explain_enhanced, explain_reply, is_enhanced_code, is_reply_code
+    """Explain codes offline: SMTP reply codes (550), enhanced status codes (5.7.1), IMAP and POP3 response
+    codes (AUTHENTICATIONFAILED, SYS/TEMP), e.g. `mailcheck explain 550 5.7.1`."""
+    from mailcheck.replycodes import MAILBOX_CODES, explain_enhanced, explain_reply, is_enhanced_code, is_reply_code
 
     for code in codes:
+        bare = code.strip("[]").upper()
         if is_reply_code(code):
             click.echo(f"{code}: {explain_reply(int(code))}")
         elif is_enhanced_code(code):
             click.echo(f"{code}: {explain_enhanced(code)}")
+        elif bare in MAILBOX_CODES:
+            protocol = "POP3" if "/" in bare or bare in ("AUTH", "IN-USE", "LOGIN-DELAY") else "IMAP"
+            click.echo(f"[{bare}] ({protocol}): {MAILBOX_CODES[bare][1]}")
         else:
-            raise BadInput(f"{code!r} is not an SMTP reply code (like 550) or an enhanced status code (like 5.7.1)")
+            raise BadInput(
+                f"{code!r} is not an SMTP reply code (550), an enhanced status code (5.7.1) or an IMAP/POP3 "
+                "response code (AUTHENTICATIONFAILED, SYS/TEMP)"
+            )
