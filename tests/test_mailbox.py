@@ -187,7 +187,8 @@ def test_silent_server_times_out_at_greeting(cli: Cli, smtp_lab: SmtpLab, protoc
     server = smtp_lab.start_mailbox(protocol, MailboxBehaviour(silent=True))
     start = time.monotonic()
     run = run_mailbox(cli, smtp_lab, protocol, server, "--tls", "starttls", "--timeout", "1")
-    assert run.check(f"{protocol}.greeting")["error"]["kind"] == "timeout"
+    greeting = run.check(f"{protocol}.greeting")
+    assert greeting["error"]["kind"] == "timeout" and "try --tls implicit" in greeting["summary"]
     assert time.monotonic() - start < 4
 
 

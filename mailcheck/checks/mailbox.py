@@ -20,6 +20,7 @@ from mailcheck.checks.transport import (
     injection_warning,
     open_transport,
     resolve_endpoints,
+    silent_greeting_hint,
     tls_finding,
     upgrade_transport,
 )
@@ -164,7 +165,9 @@ def session_findings(session: MailboxSession, options: MailboxOptions) -> list[C
             if failure.stage is Stage.CAPABILITIES and session.starttls_reply
             else failure.stage.value
         )
-        found.append(Subject(f"{p}.{stage_id}", session.endpoint.label, failure.stage).failed(failure))
+        hint = silent_greeting_hint(failure, options.tls_mode, 993 if p == "imap" else 995)
+        subject = Subject(f"{p}.{stage_id}", session.endpoint.label, failure.stage)
+        found.append(subject.failed(failure, failure.message + hint))
     return [f for f in found if f is not None]
 
 

@@ -17,6 +17,7 @@ from mailcheck.checks.transport import (
     injection_warning,
     open_transport,
     resolve_endpoints,
+    silent_greeting_hint,
     tls_finding,
     upgrade_transport,
 )
@@ -291,8 +292,7 @@ def stage_failure(session: SessionObservation, options: SmtpOptions) -> CheckRes
     if failure.stage is Stage.GREETING and session.greeting is not None:
         details["reply"] = session.greeting.to_dict()
         message = f"{message} ({session.greeting.meaning()})"
-    if failure.stage is Stage.GREETING and failure.kind == "timeout" and options.tls_mode != "implicit":
-        message += "; a server expecting implicit TLS (port 465) waits silently for the client: try --tls implicit"
+    message += silent_greeting_hint(failure, options.tls_mode, 465)
     return subject.failed(failure, message, details)
 
 

@@ -112,6 +112,16 @@ async def upgrade_transport(obs: TransportObservation, conn: LineConnection, con
     obs.discarded_plaintext = conn.discarded_plaintext
 
 
+def silent_greeting_hint(failure: ProbeError, tls_mode: str, implicit_port: int) -> str:
+    """A greeting that never came, in clear-text mode, is most often a port that expects implicit TLS."""
+    if failure.stage is Stage.GREETING and failure.kind == "timeout" and tls_mode != "implicit":
+        return (
+            f"; a server expecting implicit TLS (port {implicit_port}) waits silently for the client: "
+            "try --tls implicit"
+        )
+    return ""
+
+
 def connect_finding(protocol: str, obs: TransportObservation) -> CheckResult | None:
     subject = Subject(f"{protocol}.connect", obs.endpoint.label, Stage.CONNECT, obs.connect_ms)
     failure = obs.failure

@@ -2,7 +2,7 @@
 faults. Started by ``mailcheck demo`` and by the tests, so both exercise one implementation.
 
 - ``good.test``: two MX hosts with STARTTLS and certificates from the lab CA, DANE (TLSA 3 1 1, DNSSEC-
-  authenticated answers), MTA-STS in enforce mode, TLS-RPT, SPF, DKIM, DMARC p=reject, an IMAPS endpoint.
+  authenticated answers), MTA-STS in enforce mode, TLS-RPT, SPF, DKIM, DMARC p=reject, an IMAPS and a POP3S endpoint.
 - ``broken.test``: an MX that is a CNAME and offers no STARTTLS, an MX with an expired certificate, a silent
   MX, SPF over the 10-lookup limit, DMARC p=none with an external rua that never authorised it.
 """
@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 
 from mailcheck.lab.dns import DnsResponder
 from mailcheck.lab.https import Document, HttpsLabServer
-from mailcheck.lab.mailbox import ImapLabServer, MailboxBehaviour
+from mailcheck.lab.mailbox import ImapLabServer, MailboxBehaviour, Pop3LabServer
 from mailcheck.lab.pki import CertificateAuthority, Credential, make_key
 from mailcheck.lab.server import LabServer, server_context
 from mailcheck.lab.smtp import SmtpBehaviour, SmtpLabServer
@@ -128,6 +128,14 @@ class MailLab:
         self.servers.append(imap)
         zone.host(f"imap.{GOOD}", "127.0.0.14")
         zone.add(f"_imaps._tcp.{GOOD}", "SRV", f"0 1 {imap.port} imap.{GOOD}.")
+        pop3 = Pop3LabServer(
+            MailboxBehaviour(),
+            implicit_tls=server_context(self.ca.issue(f"pop.{GOOD}"), self.workdir),
+            host="127.0.0.15",
+        ).start()
+        self.servers.append(pop3)
+        zone.host(f"pop.{GOOD}", "127.0.0.15")
+        zone.add(f"_pop3s._tcp.{GOOD}", "SRV", f"0 1 {pop3.port} pop.{GOOD}.")
         zone.add(f"_submission._tcp.{GOOD}", "SRV", "0 0 0 .")
 
     def _broken(self) -> None:
