@@ -690,6 +690,81 @@ def completion(shell: str) -> None:
 
 
 @main.command()
+@click.option(
+    "--smtp",
+    "smtp_server",
+    required=True,
+    metavar="HOST[:PORT]",
+    help="Submission server (default port 587; 465 means implicit TLS).",
+)
+@click.option(
+    "--imap", "imap_server", required=True, metavar="HOST[:PORT]", help="IMAP server of the mailbox (default port 993)."
+)
+@click.option("--user", "-u", required=True, help="Submission login (and the mailbox login unless --imap-user).")
+@click.option("--password-env", metavar="VAR", help="Password from environment variable VAR.")
+@click.option("--password-file", type=click.Path(dir_okay=False, path_type=Path), help="Password from this file.")
+@click.option("--imap-user", help="A different mailbox login.")
+@click.option("--imap-password-env", metavar="VAR", help="Mailbox password from environment variable VAR.")
+@click.option(
+    "--imap-password-file", type=click.Path(dir_okay=False, path_type=Path), help="Mailbox password from this file."
+)
+@click.option("--from", "mail_from", metavar="ADDR", help="Sender address (default: --user).")
+@click.option("--to", "rcpt_to", metavar="ADDR", help="Recipient address (default: the mailbox login).")
+@click.option(
+    "--deadline", type=click.FloatRange(1, 3600), default=120, show_default=True, help="Seconds to wait for delivery."
+)
+@common_options
+def roundtrip(
+    smtp_server: str,
+    imap_server: str,
+    user: str,
+    password_env: str | None,
+    password_file: Path | None,
+    imap_user: str | None,
+    imap_password_env: str | None,
+    imap_password_file: Path | None,
+    mail_from: str | None,
+    rcpt_to: str | None,
+    deadline: float,
+    opts: CommonOptions,
+) -> None:
+    """Send a uniquely tagged test message through a submission server, poll the mailbox over IMAP until it
+    arrives, and report each stage, the time to delivery, its trace and authentication results; then delete
+    exactly that message. The end-to-end probe for "is mail flowing, and how fast?"."""
+    from mailcheck.checks import roundtrip as roundtrip_check
+    from mailcheck.runner import run_check
+    from mailcheck.secrets import Credentials, read_password
+
+    smtp_target = server_target(smtp_server, None, None, False, False, default_port=587, implicit_port=465)
+    imap_target = server_target(imap_server, None, None, False, False, default_port=993, implicit_port=993)
+    smtp_credentials = Credentials(user, read_password(password_env, password_file, user))
+    if imap_user or imap_password_env or imap_password_file:
+        mailbox_user = imap_user or user
+        imap_credentials = Credentials(mailbox_user, read_password(imap_password_env, imap_password_file, mailbox_user))
+    else:
+        imap_credentials = smtp_credentials
+    sender = mail_from or user
+    recipient = rcpt_to or imap_credentials.user
+    for address in (sender, recipient):
+        if "@" not in address:
+            raise BadInput(f"{address!r} is not an address (local@domain): give --from/--to")
+    options = roundtrip_check.RoundtripOptions(
+        smtp_target.host, smtp_target.port, smtp_target.tls_mode,
+        imap_target.host, imap_target.port, imap_target.tls_mode,
+        smtp_credentials, imap_credentials, sender, recipient, deadline,
+    )  # fmt: skip
+    target = f"{smtp_target.label} → {imap_target.label}"
+    execute(
+        "roundtrip",
+        target,
+        opts,
+        lambda ctx: run_check(
+            "roundtrip.submit", target, lambda: roundtrip_check.probe(options, ctx), roundtrip_check.evaluate
+        ),
+    )
+
+
+@main.command()
 @click.argument("codes", nargs=-1, required=True)
 def explain(codes: tuple[str, ...]) -> None:
     """Explain codes offline: SMTP reply codes (550), enhanced status codes (5.7.1), IMAP and POP3 response

@@ -1,5 +1,6 @@
 """The IMAP dialogue (RFC 9051, RFC 3501): tagged commands, untagged data, bracketed response codes (RFC 5530)."""
 
+import asyncio
 import time
 
 from mailcheck.model import ProbeError, Stage
@@ -71,6 +72,30 @@ class ImapDialect(MailboxDialect):
             raise ProbeError(stage, "reply-too-long", f"the server announced a {size}-byte literal")
         while size > 0:
             size -= len(await conn.read_line(stage)) + 2
+
+    async def fetch_literal(self, conn: LineConnection, line: str, stage: Stage, limit: int = 1024 * 1024) -> bytes:
+        """Send a command whose answer carries one literal (``UID FETCH n (BODY.PEEK[HEADER])``); return it."""
+        tag = self._next_tag()
+        await conn.send_line(f"{tag} {line}", stage)
+        deadline = time.monotonic() + conn.timeout
+        data = b""
+        while True:
+            reply = await conn.read_line(stage, deadline)
+            if reply.startswith(f"{tag} "):
+                if not reply[len(tag) + 1 :].upper().startswith("OK"):
+                    raise ProbeError(stage, "rejected", f"{line.split()[0]} refused: {reply}")
+                return data
+            size_text = reply[reply.rindex("{") + 1 : -1] if reply.endswith("}") and "{" in reply else ""
+            if size_text.isdigit():
+                size = int(size_text)
+                if size > limit:
+                    raise ProbeError(stage, "reply-too-long", f"the server announced a {size}-byte literal")
+                try:
+                    data = await asyncio.wait_for(
+                        conn.reader.readexactly(size), max(deadline - time.monotonic(), 0.001)
+                    )
+                except (TimeoutError, asyncio.IncompleteReadError):
+                    raise ProbeError(stage, "timeout", "the literal did not arrive in time") from None
 
     async def capabilities(self, conn: LineConnection) -> tuple[str, ...]:
         reply = await self.command(conn, "CAPABILITY", Stage.CAPABILITIES)
