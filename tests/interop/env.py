@@ -25,13 +25,23 @@ from cryptography.hazmat.primitives import serialization
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from mailcheck.lab.pki import CertificateAuthority, make_key  # noqa: E402
+from mailcheck.lab.pki import CertificateAuthority, make_key
 
 STATE = Path(os.environ.get("MAILCHECK_INTEROP_DIR", "/tmp/mailcheck-interop"))
 DOMAIN = "interop.test"
 DNS, MTA, IMAP, WEB = "127.0.20.1", "127.0.20.2", "127.0.20.3", "127.0.20.4"
 USER, PASSWORD = f"alice@{DOMAIN}", "interop-Secret-42"
-PACKAGES = ["iproute2", "knot", "knot-dnsutils", "postfix", "dovecot-imapd", "dovecot-pop3d", "dovecot-lmtpd", "opendkim", "nginx-light"]
+PACKAGES = [
+    "iproute2",
+    "knot",
+    "knot-dnsutils",
+    "postfix",
+    "dovecot-imapd",
+    "dovecot-pop3d",
+    "dovecot-lmtpd",
+    "opendkim",
+    "nginx-light",
+]
 BINARIES = ["ip", "knotd", "postfix", "dovecot", "opendkim", "nginx"]
 VMAIL = "mcvmail"
 
@@ -54,7 +64,12 @@ def install() -> None:
         return
     if os.geteuid() != 0:
         raise SystemExit("interop: the packages are missing and installing them needs root")
-    subprocess.run(["debconf-set-selections"], input="postfix postfix/main_mailer_type select No configuration\n", text=True, check=True)
+    subprocess.run(
+        ["debconf-set-selections"],
+        input="postfix postfix/main_mailer_type select No configuration\n",
+        text=True,
+        check=True,
+    )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     run("apt-get", "update", "-qq", env=env)
     run("apt-get", "install", "-y", "-qq", "--no-install-recommends", *PACKAGES, env=env)
@@ -82,15 +97,21 @@ def make_pki() -> dict[str, Path]:
         key.chmod(0o640)
         files[f"{name}_cert"], files[f"{name}_key"] = cert, key
         if name == "mx":
-            spki = credential.cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+            spki = credential.cert.public_key().public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
             files["tlsa"] = write(STATE / "certs" / "mx.tlsa", hashlib.sha256(spki).hexdigest())
     dkim_key = make_key("rsa", 2048)
     files["dkim_key"] = write(
         STATE / "dkim" / "mc.private",
-        dkim_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()).decode(),
+        dkim_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        ).decode(),
         0o600,
     )
-    public = dkim_key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    public = dkim_key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     files["dkim_txt"] = write(STATE / "dkim" / "mc.txt", f"v=DKIM1; k=rsa; p={base64.b64encode(public).decode()}")
     return files
 
@@ -196,8 +217,36 @@ biff = no
 """
     services = [
         ("smtp", "inet", "n", "-", "n", "-", "-", "smtpd", []),
-        ("submission", "inet", "n", "-", "n", "-", "-", "smtpd", ["smtpd_tls_security_level=encrypt", "smtpd_sasl_auth_enable=yes", "smtpd_client_restrictions=permit_sasl_authenticated,reject"]),
-        ("smtps", "inet", "n", "-", "n", "-", "-", "smtpd", ["smtpd_tls_wrappermode=yes", "smtpd_sasl_auth_enable=yes", "smtpd_client_restrictions=permit_sasl_authenticated,reject"]),
+        (
+            "submission",
+            "inet",
+            "n",
+            "-",
+            "n",
+            "-",
+            "-",
+            "smtpd",
+            [
+                "smtpd_tls_security_level=encrypt",
+                "smtpd_sasl_auth_enable=yes",
+                "smtpd_client_restrictions=permit_sasl_authenticated,reject",
+            ],
+        ),
+        (
+            "smtps",
+            "inet",
+            "n",
+            "-",
+            "n",
+            "-",
+            "-",
+            "smtpd",
+            [
+                "smtpd_tls_wrappermode=yes",
+                "smtpd_sasl_auth_enable=yes",
+                "smtpd_client_restrictions=permit_sasl_authenticated,reject",
+            ],
+        ),
         ("pickup", "unix", "n", "-", "n", "60", "1", "pickup", []),
         ("cleanup", "unix", "n", "-", "n", "-", "0", "cleanup", []),
         ("qmgr", "unix", "n", "-", "n", "300", "1", "qmgr", []),

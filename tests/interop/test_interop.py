@@ -1,0 +1,180 @@
+"""mailcheck against the real thing: Knot DNS, Postfix (+ OpenDKIM), Dovecot and nginx on loopback."""
+
+import smtplib
+import ssl
+import time
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Cli
+
+pytestmark = pytest.mark.interop
+
+
+def run(cli: Cli, interop: dict[str, Any], *args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    return cli(
+        *args, "--resolver", interop["resolver"], "--ca-file", interop["ca_file"], "--timeout", "5", "--json", env=env
+    )
+
+
+def secret(interop: dict[str, Any]) -> dict[str, str]:
+    return {"MC_INTEROP_PW": interop["password"]}
+
+
+def test_domain_against_real_servers(cli: Cli, interop: dict[str, Any]) -> None:
+    result = run(cli, interop, "domain", interop["domain"], "--allow-private", "--dkim-selector", "mc")
+    assert result.code == 0, result.out
+    problems = {(c["id"], c["status"]) for c in result.checks() if c["status"] not in ("pass", "info")}
+    # What the real servers really do: Knot serves unsigned answers (so DANE is unprotected), and Dovecot
+    # offers plaintext login on 143/110 to loopback clients, which it treats as secure.
+    assert problems <= {("dane.tlsa", "warn"), ("imap.capabilities", "warn"), ("pop3.capabilities", "warn")}, problems
+    ids = {c["id"] for c in result.checks()}
+    for expected in (
+        "smtp.certificate",
+        "mtasts.policy",
+        "mtasts.mx",
+        "dane.match",
+        "spf.record",
+        "dkim.key",
+        "dmarc.policy",
+        "imap.tls",
+        "pop3.tls",
+    ):
+        assert expected in ids, expected
+    assert all(c["status"] == "pass" for c in result.checks("dane.match"))
+
+
+def test_mx_against_knot(cli: Cli, interop: dict[str, Any]) -> None:
+    result = run(cli, interop, "mx", interop["domain"], "--allow-private")
+    assert result.code == 0
+    assert result.check("mx.ptr")["details"]["forward_confirmed"] == ["mx.interop.test"]
+
+
+@pytest.mark.parametrize(("port", "mode"), [("25", "starttls"), ("587", "starttls"), ("465", "implicit")])
+def test_smtp_ports_against_postfix(cli: Cli, interop: dict[str, Any], port: str, mode: str) -> None:
+    result = run(cli, interop, "smtp", f"mx.{interop['domain']}", "--port", port)
+    assert result.code == 0, result.out
+    assert result.check("smtp.tls")["details"]["version"] == "TLSv1.3"
+    assert result.check("smtp.greeting")["details"]["banner_host"] == "mx.interop.test"
+    if mode == "implicit":
+        assert result.checks("smtp.starttls") == []
+
+
+def test_submission_auth_against_postfix_and_dovecot_sasl(cli: Cli, interop: dict[str, Any]) -> None:
+    ok = run(
+        cli,
+        interop,
+        "smtp",
+        f"mx.{interop['domain']}",
+        "--port",
+        "587",
+        "--user",
+        interop["user"],
+        "--password-env",
+        "MC_INTEROP_PW",
+        env=secret(interop),
+    )
+    assert ok.check("smtp.auth")["status"] == "pass"
+    assert interop["password"] not in ok.out
+    bad = run(
+        cli,
+        interop,
+        "smtp",
+        f"mx.{interop['domain']}",
+        "--port",
+        "587",
+        "--user",
+        interop["user"],
+        "--password-env",
+        "MC_INTEROP_PW",
+        env={"MC_INTEROP_PW": "wrong"},
+    )
+    assert bad.check("smtp.auth")["error"]["kind"] == "auth-failed" and bad.code == 1
+
+
+def test_spf_dkim_dmarc_records_in_knot(cli: Cli, interop: dict[str, Any]) -> None:
+    domain = interop["domain"]
+    spf = run(cli, interop, "spf", domain, "--ip", "127.0.0.1")
+    assert spf.check("spf.check_host")["details"]["pyspf"]["result"] == "pass"
+    dkim = run(cli, interop, "dkim", domain, "--selector", "mc")
+    assert dkim.check("dkim.key")["details"]["bits"] == 2048
+    dmarc = run(cli, interop, "dmarc", domain)
+    assert dmarc.check("dmarc.policy")["details"]["applies"] == "reject"
+
+
+@pytest.mark.parametrize(("protocol", "port"), [("imap", "993"), ("imap", "143"), ("pop3", "995"), ("pop3", "110")])
+def test_mailbox_login_against_dovecot(cli: Cli, interop: dict[str, Any], protocol: str, port: str) -> None:
+    host = "imap" if protocol == "imap" else "pop"
+    result = run(
+        cli,
+        interop,
+        protocol,
+        f"{host}.{interop['domain']}:{port}",
+        "--user",
+        interop["user"],
+        "--password-env",
+        "MC_INTEROP_PW",
+        env=secret(interop),
+    )
+    assert result.check(f"{protocol}.auth")["status"] == "pass", result.out
+    assert isinstance(result.check(f"{protocol}.mailbox")["details"]["messages"], int)
+    assert interop["password"] not in result.out
+
+
+def test_mailbox_discovery_finds_every_srv_endpoint(cli: Cli, interop: dict[str, Any]) -> None:
+    result = run(cli, interop, "mailbox", interop["domain"])
+    published = result.check("mailbox.discovery")["details"]["published"]
+    assert set(published) == {"imaps", "imap", "pop3s", "pop3", "submissions", "submission"}
+
+
+def test_roundtrip_through_postfix_opendkim_and_dovecot(cli: Cli, interop: dict[str, Any]) -> None:
+    domain = interop["domain"]
+    result = cli(
+        "roundtrip", "--smtp", f"mx.{domain}:587", "--imap", f"imap.{domain}", "--user", interop["user"],
+        "--password-env", "MC_INTEROP_PW", "--resolver", interop["resolver"], "--ca-file", interop["ca_file"],
+        "--deadline", "30", "--json", env=secret(interop),
+    )  # fmt: skip
+    assert result.code == 0, result.out
+    assert result.check("roundtrip.delivery")["details"]["delivery_ms"] >= 0
+    assert result.check("roundtrip.cleanup")["status"] == "pass"
+    hops = result.checks("headers.hop")
+    assert hops[0]["details"]["tls"]["version"] == "TLS 1.3" and hops[0]["details"]["with"] == "ESMTPSA"
+    assert result.check("headers.dkim")["details"]["d"] == domain
+
+
+def delivered_message(interop: dict[str, Any], subject: str) -> Path:
+    """Send a message through Postfix with Python's own smtplib and return the file Dovecot stored."""
+    context = ssl.create_default_context(cafile=interop["ca_file"])
+    context.check_hostname = False  # we connect by address; mailcheck's own tests check the name
+    message = EmailMessage()
+    message["From"] = interop["user"]
+    message["To"] = interop["user"]
+    message["Subject"] = subject
+    message.set_content("delivered by the interop suite\n")
+    # an explicit EHLO name: smtplib would otherwise ask the system resolver for this machine's FQDN
+    with smtplib.SMTP("127.0.20.2", 587, local_hostname="client.interop.test", timeout=10) as client:
+        client.starttls(context=context)
+        client.login(interop["user"], interop["password"])
+        client.send_message(message)
+    maildir = Path(interop["mail_dir"]) / "alice"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for path in list(maildir.glob("new/*")) + list(maildir.glob("cur/*")):
+            if subject.encode() in path.read_bytes():
+                return path
+        time.sleep(0.3)
+    raise AssertionError("the message was not delivered within 30 s")
+
+
+def test_headers_and_dkim_verify_on_a_really_delivered_message(cli: Cli, interop: dict[str, Any]) -> None:
+    path = delivered_message(interop, f"interop headers {time.time()}")
+    headers = cli("headers", str(path), "--json")
+    hops = headers.checks("headers.hop")
+    assert [h["details"]["with"] for h in hops] == ["ESMTPSA", "LMTP"]
+    assert hops[0]["details"]["by"] == "mx.interop.test"
+    verified = run(cli, interop, "dkim", "verify", str(path))
+    signature = verified.check("dkim.signature")
+    assert signature["status"] == "pass" and signature["details"]["d"] == interop["domain"]
