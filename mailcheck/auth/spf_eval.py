@@ -46,8 +46,7 @@ class _State:
 
 def spf_texts(answer: DnsAnswer) -> list[str]:
     """SPF records among TXT records; multi-string TXT is joined without spaces (§3.3)."""
-    texts = [b"".join(r.strings).decode("utf-8", errors="replace") for r in answer.records]  # type: ignore[attr-defined]
-    return [t for t in texts if is_spf(t)]
+    return [t for t in answer.txt_values() if is_spf(t)]
 
 
 async def fetch_record(domain: str, dns: DnsClient) -> SpfRecord | None:

@@ -11,10 +11,6 @@ from mailcheck.net.dns import DnsAnswer
 from mailcheck.runner import attempt
 
 
-def txt_joined(answer: DnsAnswer) -> list[str]:
-    return [b"".join(r.strings).decode("utf-8", errors="replace") for r in answer.records]  # type: ignore[attr-defined]
-
-
 @dataclass(frozen=True)
 class SelectorObservation:
     selector: str
@@ -40,7 +36,7 @@ async def probe(domain: str, selectors: tuple[str, ...], ctx: ProbeContext) -> D
 def evaluate(obs: DkimObservation) -> list[CheckResult]:
     results = []
     for sel in obs.selectors:
-        absent = isinstance(sel.lookup, DnsAnswer) and not txt_joined(sel.lookup)
+        absent = isinstance(sel.lookup, DnsAnswer) and not sel.lookup.txt_values()
         if obs.discovered and absent:
             continue
         results.append(key_finding(sel))
@@ -62,7 +58,7 @@ def key_finding(sel: SelectorObservation) -> CheckResult:
     subject = Subject("dkim.key", sel.name, Stage.RECORD)
     if isinstance(sel.lookup, ProbeError):
         return subject.failed(sel.lookup)
-    texts = txt_joined(sel.lookup)
+    texts = sel.lookup.txt_values()
     details: dict[str, object] = {"selector": sel.selector}
     if sel.lookup.aliased:
         details["cname"] = sel.lookup.canonical_name

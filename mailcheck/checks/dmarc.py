@@ -14,10 +14,6 @@ from mailcheck.psl import registrable_domain
 from mailcheck.runner import attempt
 
 
-def txt_strings(answer: DnsAnswer) -> list[str]:
-    return [b"".join(r.strings).decode("utf-8", errors="replace") for r in answer.records]  # type: ignore[attr-defined]
-
-
 @dataclass(frozen=True)
 class WalkStep:
     name: str
@@ -25,7 +21,7 @@ class WalkStep:
 
     @property
     def records(self) -> list[str]:
-        return [t for t in txt_strings(self.lookup) if is_dmarc(t)] if isinstance(self.lookup, DnsAnswer) else []
+        return [t for t in self.lookup.txt_values() if is_dmarc(t)] if isinstance(self.lookup, DnsAnswer) else []
 
 
 @dataclass
@@ -205,7 +201,7 @@ def report_findings(
         dest_subject = Subject("dmarc.reports", owner, Stage.RECORD)
         if isinstance(lookup, ProbeError):
             results.append(dest_subject.failed(lookup))
-        elif any(is_dmarc(t) for t in txt_strings(lookup)):
+        elif any(is_dmarc(t) for t in lookup.txt_values()):
             results.append(
                 dest_subject.result(Status.PASS, f"{dest} has authorised reports for {name}", {"destination": dest})
             )

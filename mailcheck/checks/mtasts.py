@@ -20,10 +20,6 @@ from mailcheck.runner import attempt
 POLICY_PATH = "/.well-known/mta-sts.txt"
 
 
-def txt_strings(answer: DnsAnswer) -> list[str]:
-    return [b"".join(r.strings).decode("utf-8", errors="replace") for r in answer.records]  # type: ignore[attr-defined]
-
-
 @dataclass
 class StsObservation:
     domain: str
@@ -37,7 +33,7 @@ class StsObservation:
     def records(self) -> list[str]:
         if not isinstance(self.record_lookup, DnsAnswer):
             return []
-        return [t for t in txt_strings(self.record_lookup) if is_sts_record(t)]
+        return [t for t in self.record_lookup.txt_values() if is_sts_record(t)]
 
     def policy(self) -> StsPolicy | None:
         response = self.response

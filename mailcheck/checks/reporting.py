@@ -34,8 +34,7 @@ async def probe(domain: str, ctx: ProbeContext) -> ReportingObservation:
 
 
 def _records(lookup: DnsAnswer, prefix: str) -> list[str]:
-    texts = [b"".join(r.strings).decode("utf-8", errors="replace") for r in lookup.records]  # type: ignore[attr-defined]
-    return [t for t in texts if t.replace(" ", "").lower().startswith(prefix.lower())]
+    return [t for t in lookup.txt_values() if t.replace(" ", "").lower().startswith(prefix.lower())]
 
 
 def tlsrpt_findings(obs: ReportingObservation) -> list[CheckResult]:

@@ -15,7 +15,7 @@ from mailcheck.checks.transport import Endpoint, open_transport, resolve_endpoin
 from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
 from mailcheck.net.imap import ImapDialect
-from mailcheck.net.smtp import SmtpReply, command, read_reply
+from mailcheck.net.smtp import SmtpReply, command
 from mailcheck.net.stream import LineConnection
 from mailcheck.net.tls import client_context
 from mailcheck.net.trust import trust_anchors
@@ -101,25 +101,12 @@ async def submission_dialogue(
     smtp_options = smtp_check.SmtpOptions(
         port=options.smtp_port, tls_mode=options.smtp_tls, credentials=options.smtp_credentials, opportunistic=False
     )
-    tls = client_context()
-    conn = await open_transport(session, ctx, tls if options.smtp_tls == "implicit" else None)
-    try:
-        start = time.monotonic()
-        session.greeting = await read_reply(conn, Stage.GREETING)
-        session.greeting_ms = elapsed_ms(start)
-        if session.greeting.code != 220:
-            raise ProbeError(Stage.GREETING, "rejected", f"the server refused the session: {session.greeting}")
-        session.helo_name = smtp_check.default_helo(conn)
-        start = time.monotonic()
-        session.ehlo, session.helo_fallback = await smtp_check.greet(conn, session.helo_name)
-        session.ehlo_ms = elapsed_ms(start)
-        if options.smtp_tls == "starttls":
-            await smtp_check.starttls(conn, session, tls)
-        session.auth = await smtp_check.authenticate(conn, session, smtp_options, ctx)
-        if session.auth.reply is not None and session.auth.reply.code == 235:
+
+    async def send_after_auth(conn: LineConnection) -> None:
+        if session.auth is not None and session.auth.reply is not None and session.auth.reply.code == 235:
             await send_message(conn, session, obs, options)
-    finally:
-        await conn.close()
+
+    await smtp_check.dialogue(session, smtp_options, ctx, after_auth=send_after_auth)
 
 
 async def send_message(
@@ -138,7 +125,6 @@ async def send_message(
         await conn.send_line("." + line if line.startswith(".") else line, Stage.ENVELOPE)
     obs.data_reply = await command(conn, ".", Stage.ENVELOPE)
     obs.submitted_at = time.monotonic()
-    await attempt(command(conn, "QUIT", Stage.ENVELOPE))
 
 
 async def open_imap(options: RoundtripOptions, ctx: ProbeContext) -> tuple[LineConnection, ImapDialect]:

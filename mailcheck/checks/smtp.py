@@ -5,6 +5,7 @@ import asyncio
 import base64
 import ssl
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from cryptography import x509
@@ -138,7 +139,14 @@ def default_helo(conn: LineConnection) -> str:
     return f"[IPv6:{address}]" if ":" in address else f"[{address}]"
 
 
-async def dialogue(obs: SessionObservation, options: SmtpOptions, ctx: ProbeContext) -> None:
+AfterAuth = Callable[[LineConnection], Awaitable[None]]
+
+
+async def dialogue(
+    obs: SessionObservation, options: SmtpOptions, ctx: ProbeContext, after_auth: AfterAuth | None = None
+) -> None:
+    """connect → greeting → EHLO → STARTTLS → EHLO → AUTH, then ``after_auth`` (roundtrip sends its message
+    there) or the envelope test, then QUIT."""
     tls_context = client_context()
     conn = await open_transport(obs, ctx, tls_context if options.tls_mode == "implicit" else None)
     try:
@@ -155,7 +163,9 @@ async def dialogue(obs: SessionObservation, options: SmtpOptions, ctx: ProbeCont
             await starttls(conn, obs, tls_context)
         if options.credentials is not None:
             obs.auth = await authenticate(conn, obs, options, ctx)
-        if options.mail_from is not None or options.rcpt_to:
+        if after_auth is not None:
+            await after_auth(conn)
+        elif options.mail_from is not None or options.rcpt_to:
             await envelope(conn, obs, options)
         await attempt(command(conn, "QUIT", Stage.ENVELOPE))
     finally:

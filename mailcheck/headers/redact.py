@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 
 from mailcheck.headers.trace import org_domain
+from mailcheck.names import is_ip_address
 from mailcheck.psl import known_suffix
 
 _EMAIL = re.compile(r"(?<![\w.+-])([\w.+-]+)@((?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,})\b")
@@ -67,11 +68,11 @@ class Redactor:
 
     def text(self, text: str) -> str:
         text = _EMAIL.sub(self.email, text)
-        text = _IPV6_LITERAL.sub(lambda m: self.ip(m.group(1)) if _is_ip(m.group(1)) else m.group(0), text)
+        text = _IPV6_LITERAL.sub(lambda m: self.ip(m.group(1)) if is_ip_address(m.group(1)) else m.group(0), text)
         text = _IPV6.sub(
-            lambda m: self.ip(m.group(1)) if ":" in m.group(1) and _is_ip(m.group(1)) else m.group(0), text
+            lambda m: self.ip(m.group(1)) if ":" in m.group(1) and is_ip_address(m.group(1)) else m.group(0), text
         )
-        text = _IPV4.sub(lambda m: self.ip(m.group(1)) if _is_ip(m.group(1)) else m.group(0), text)
+        text = _IPV4.sub(lambda m: self.ip(m.group(1)) if is_ip_address(m.group(1)) else m.group(0), text)
 
         def host(match: re.Match[str]) -> str:
             name = match.group(1)
@@ -80,14 +81,6 @@ class Redactor:
             return self.host(name)
 
         return _HOST.sub(host, text)
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 def redact(data: bytes) -> bytes:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from mailcheck.headers.authresults import AuthResults
 from mailcheck.headers.received import ReceivedHop
+from mailcheck.names import is_ip_address
 from mailcheck.psl import registrable_domain
 
 TLS_ORDER = {"SSL 3.0": 0, "TLS 1.0": 1, "TLS 1.1": 2, "TLS 1.2": 3, "TLS 1.3": 4}
@@ -17,17 +18,9 @@ def org_domain(name: str | None) -> str | None:
     if not name or "." not in name.strip("."):
         return None
     found = registrable_domain(name)
-    if found is None and not is_ip(name):
+    if found is None and not is_ip_address(name):
         return name.lower().rstrip(".")
     return found
-
-
-def is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _private(ip: str | None) -> bool:

@@ -50,6 +50,10 @@ class DnsAnswer:
     def texts(self) -> list[str]:
         return [r.to_text() for r in self.records]
 
+    def txt_values(self) -> list[str]:
+        """TXT records as text, each record's strings joined without spaces (RFC 7208 §3.3, RFC 6376 §3.6.2.2)."""
+        return [b"".join(r.strings).decode("utf-8", errors="replace") for r in self.records]  # type: ignore[attr-defined]
+
 
 def _plain(name: dns.name.Name) -> str:
     return name.to_text(omit_final_dot=True).lower()
