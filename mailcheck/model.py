@@ -138,6 +138,13 @@ class Subject:
     ) -> CheckResult:
         return CheckResult(self.id, self.target, self.stage, status, summary, details or {}, self.duration_ms, error)
 
+    def too_many_records(self, records: list[str], what: str, consequence: str) -> CheckResult:
+        """The fail for a name that publishes several records where one is allowed (DMARC, DKIM key,
+        MTA-STS, TLS-RPT, BIMI): ``what`` names them, ``consequence`` says what receivers then do."""
+        message = f"{len(records)} {what} records: {consequence}; keep one"
+        error = ErrorInfo(Stage.RECORD, "multiple-records", message)
+        return self.result(Status.FAIL, message, {"records": records}, error)
+
     def failed(
         self, err: ProbeError, summary: str | None = None, details: Mapping[str, Any] | None = None
     ) -> CheckResult:

@@ -66,8 +66,7 @@ def key_finding(sel: SelectorObservation) -> CheckResult:
         message = f"no key at {sel.name}" + (" (NXDOMAIN)" if sel.lookup.nxdomain else "")
         return subject.result(Status.FAIL, message, details, ErrorInfo(Stage.RECORD, "not-found", message))
     if len(texts) > 1:
-        message = f"{len(texts)} TXT records at {sel.name}: verifiers may pick either; keep one"
-        return subject.result(Status.FAIL, message, details, ErrorInfo(Stage.RECORD, "multiple-records", message))
+        return subject.too_many_records(texts, "key", "verifiers may pick either")
     key = parse_key(texts[0])
     details.update({"record": key.text, "k": key.key_type, "bits": key.bits, "tags": key.tags})
     return key_verdict(subject, key, details, sel.lookup)

@@ -109,9 +109,7 @@ def record_finding(obs: DmarcObservation, step: WalkStep | None) -> CheckResult:
     details: dict[str, object] = {"tree_walk": asked}
     first = obs.steps[0]
     if len(first.records) > 1:
-        message = f"_dmarc.{obs.domain} has {len(first.records)} DMARC records: receivers ignore them all; keep one"
-        details["records"] = first.records
-        return subject.result(Status.FAIL, message, details, ErrorInfo(Stage.RECORD, "multiple-records", message))
+        return subject.too_many_records(first.records, "DMARC", "receivers ignore them all (RFC 9989 §4.10)")
     if step is None:
         message = (
             f"no DMARC record for {obs.domain} (asked _dmarc.{', _dmarc.'.join(asked)}): receivers apply no policy "

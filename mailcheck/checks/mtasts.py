@@ -83,12 +83,7 @@ def evaluate(obs: StsObservation, mx_hosts: list[str]) -> list[CheckResult]:
             )
         ]
     if len(records) > 1:
-        message = f"{len(records)} MTA-STS records: senders treat this as no policy (RFC 8461 §3.1); keep one"
-        return [
-            record.result(
-                Status.FAIL, message, {"records": records}, ErrorInfo(Stage.RECORD, "multiple-records", message)
-            )
-        ]
+        return [record.too_many_records(records, "MTA-STS", "senders treat this as no policy (RFC 8461 §3.1)")]
     parsed = parse_sts_record(records[0])
     results = []
     if parsed.problems:

@@ -45,12 +45,7 @@ def tlsrpt_findings(obs: ReportingObservation) -> list[CheckResult]:
     if not records:
         return [subject.result(Status.INFO, "no TLS-RPT record: senders cannot report TLS failures to you (RFC 8460)")]
     if len(records) > 1:
-        message = f"{len(records)} TLS-RPT records: senders ignore them all (RFC 8460 §3)"
-        return [
-            subject.result(
-                Status.FAIL, message, {"records": records}, ErrorInfo(Stage.RECORD, "multiple-records", message)
-            )
-        ]
+        return [subject.too_many_records(records, "TLS-RPT", "senders ignore them all (RFC 8460 §3)")]
     tags = _tags(records[0])
     uris = [u.strip() for u in tags.get("rua", "").split(",") if u.strip()]
     bad = [u for u in uris if not u.lower().startswith(("mailto:", "https:"))]
@@ -72,12 +67,7 @@ def bimi_findings(obs: ReportingObservation, dmarc_policy: str | None) -> list[C
     if not records:
         return [subject.result(Status.INFO, "no BIMI record (optional: a brand logo in supporting mailboxes)")]
     if len(records) > 1:
-        message = f"{len(records)} BIMI records; keep one"
-        return [
-            subject.result(
-                Status.FAIL, message, {"records": records}, ErrorInfo(Stage.RECORD, "multiple-records", message)
-            )
-        ]
+        return [subject.too_many_records(records, "BIMI", "mailboxes show no logo")]
     tags = _tags(records[0])
     logo, evidence = tags.get("l", ""), tags.get("a", "")
     problems = []
