@@ -488,6 +488,7 @@ def up() -> dict[str, object]:
 
 
 def down() -> None:
+    """Stop every daemon this script started (by pid) and take the lab addresses off lo again."""
     if (STATE / "postfix").exists():
         run("postfix", "-c", str(STATE / "postfix"), "stop", check=False)
     for name, pid in running().items():
@@ -503,6 +504,9 @@ def down() -> None:
             time.sleep(0.1)
         else:
             print(f"interop: {name} (pid {pid}) did not stop", file=sys.stderr)
+    if shutil.which("ip"):
+        for address in (DNS, MTA, IMAP, WEB):
+            run("ip", "addr", "del", f"{address}/32", "dev", "lo", check=False)
 
 
 if __name__ == "__main__":
