@@ -483,7 +483,12 @@ def dkim_keys(domain: str, selectors: tuple[str, ...], opts: CommonOptions) -> N
 
     name = domain_name(domain)
     for selector in selectors:
-        domain_name(f"{selector}.example")  # the same label rules apply
+        try:
+            domain_name(f"{selector}.example")  # a selector is one or more DNS labels
+        except BadInput:
+            raise BadInput(
+                f"invalid DKIM selector {selector!r}: it must be DNS labels (letters, digits, -, _)"
+            ) from None
     execute(
         "dkim",
         name,

@@ -39,7 +39,8 @@ def load_expectations(path: Path) -> dict[str, dict[str, Any]]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"cannot read --expect {path}: {exc}") from None
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise BadInput(f"cannot read --expect {path}: {reason}") from None
     except tomllib.TOMLDecodeError as exc:
         raise BadInput(f"--expect {path} is not valid TOML: {exc}") from None
     for section, values in data.items():

@@ -14,6 +14,17 @@ from tests.conftest import Cli
         (["mx", "192.0.2.1"], "is an IP address, not a domain name"),
         (["mx", "example.com", "--resolver", "resolver.example"], "invalid resolver 'resolver.example'"),
         (["mx", "example.com", "--resolver", "127.0.0.1:99999"], "port must be a number from 1 to 65535"),
+        (["dkim", "example.com", "--selector", "bad sel"], "invalid DKIM selector 'bad sel'"),
+        (
+            ["domain", "--from-file", "/nonexistent/list"],
+            "cannot read --from-file /nonexistent/list: No such file or directory",
+        ),
+        (["headers", "/nonexistent/message.eml"], "cannot read /nonexistent/message.eml: No such file or directory"),
+        (["smtp", "mx.example.com:abc"], "port must be a number from 1 to 65535"),
+        (
+            ["roundtrip", "--smtp", "a.example", "--imap", "b.example", "--user", "u@example.com"],
+            "passwords are never taken from argv",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(cli: Cli, args: list[str], message: str) -> None:
