@@ -243,3 +243,26 @@ def test_mta_sts_fetch_faults(cli: Cli, mail_lab: MailLab, tmp_path: Path) -> No
             server.stop()
         policy = run.check("mtasts.policy")
         assert policy["status"] == "fail" and policy["error"]["kind"] == kind, policy
+
+
+def test_mta_sts_policy_without_content_length_is_read_to_the_end(cli: Cli, mail_lab: MailLab, tmp_path: Path) -> None:
+    # Given a policy server that sends no Content-Length and the body in small pieces before closing
+    zone = mail_lab.dns.zone
+    zone.add("trickle.test", "MX", "10 mx1.good.test.")
+    zone.txt("_mta-sts.trickle.test", "v=STSv1; id=1")
+    zone.host("mta-sts.trickle.test", "127.0.0.44")
+    policy = b"version: STSv1\r\nmode: enforce\r\nmx: mx1.good.test\r\nmax_age: 86400\r\n"
+    server = HttpsLabServer(
+        server_context(mail_lab.ca.issue("mta-sts.trickle.test"), tmp_path),
+        {"/.well-known/mta-sts.txt": Document(policy, trickle=True)},
+        host="127.0.0.44",
+        port=mail_lab.https_port,
+    ).start()
+    try:
+        run = domain(cli, mail_lab, "trickle.test", "--only", "mx,mta-sts", "--json")
+    finally:
+        server.stop()
+    # Then the whole policy was read: every field, and the MX matched
+    policy_check = run.check("mtasts.policy")
+    assert policy_check["status"] == "pass" and policy_check["details"]["max_age"] == 86400
+    assert run.check("mtasts.mx")["status"] == "pass"

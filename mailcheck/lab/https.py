@@ -1,5 +1,6 @@
 """A lab HTTPS server (HTTP/1.1, implicit TLS) serving fixed documents, e.g. an MTA-STS policy."""
 
+import asyncio
 import ssl
 from dataclasses import dataclass, field
 
@@ -12,6 +13,7 @@ class Document:
     status: int = 200
     content_type: str = "text/plain"
     headers: dict[str, str] = field(default_factory=dict)
+    trickle: bool = False  # no Content-Length; the body in small pieces, then close
 
 
 class HttpsLabServer(LabServer):
@@ -34,11 +36,13 @@ class HttpsLabServer(LabServer):
         parts = request.split(" ")
         document = self.documents.get(parts[1] if len(parts) > 1 else "", Document(b"not found\n", 404))
         reason = {200: "OK", 301: "Moved Permanently", 302: "Found", 404: "Not Found"}.get(document.status, "Status")
-        head = [
-            f"HTTP/1.1 {document.status} {reason}",
-            f"Content-Type: {document.content_type}",
-            f"Content-Length: {len(document.body)}",
-            "Connection: close",
-        ]
+        head = [f"HTTP/1.1 {document.status} {reason}", f"Content-Type: {document.content_type}", "Connection: close"]
+        if not document.trickle:
+            head.append(f"Content-Length: {len(document.body)}")
         head += [f"{k}: {v}" for k, v in document.headers.items()]
-        await peer.send_raw(("\r\n".join(head) + "\r\n\r\n").encode() + document.body)
+        await peer.send_raw(("\r\n".join(head) + "\r\n\r\n").encode())
+        step = 7 if document.trickle else max(len(document.body), 1)
+        for start in range(0, len(document.body), step):
+            await peer.send_raw(document.body[start : start + step])
+            if document.trickle:
+                await asyncio.sleep(0.01)

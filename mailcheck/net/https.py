@@ -66,12 +66,22 @@ async def _read_body(conn: LineConnection, response: HttpResponse, deadline: flo
             if int(length) > MAX_BODY:
                 return b"", True
             return await asyncio.wait_for(conn.reader.readexactly(int(length)), remaining), False
-        data = await asyncio.wait_for(conn.reader.read(MAX_BODY + 1), remaining)
-        return data[:MAX_BODY], len(data) > MAX_BODY
+        return await asyncio.wait_for(_until_close(conn), remaining)
     except TimeoutError:
         raise ProbeError(Stage.POLICY, "timeout", "the policy body did not arrive within the timeout") from None
     except asyncio.IncompleteReadError:
         raise ProbeError(Stage.POLICY, "closed", "the connection closed before the whole policy arrived") from None
+
+
+async def _until_close(conn: LineConnection) -> tuple[bytes, bool]:
+    """A body delimited by the end of the connection: read to EOF, at most MAX_BODY bytes."""
+    body = b""
+    while len(body) <= MAX_BODY:
+        chunk = await conn.reader.read(MAX_BODY + 1 - len(body))
+        if not chunk:
+            return body, False
+        body += chunk
+    return b"", True
 
 
 async def _chunked(conn: LineConnection, deadline: float) -> tuple[bytes, bool]:
