@@ -174,3 +174,16 @@ def test_discovery_reports_which_common_selectors_exist(
     discovery = run.check("dkim.discovery")
     assert "selector1" in discovery["summary"] and "cannot be listed" in discovery["summary"]
     assert [c["details"]["selector"] for c in run.checks("dkim.key")] == ["selector1"]
+
+
+def test_signature_count_is_bounded(
+    cli: Cli, dns_server: DnsResponder, signing_key: tuple[bytes, str], tmp_path: Path
+) -> None:
+    pem, public = signing_key
+    dns_server.zone.txt("s1._domainkey.example.com", f"v=DKIM1; k=rsa; p={public}")
+    signed = sign(MESSAGE, pem)
+    signature = signed[: len(signed) - len(MESSAGE)]
+    run = verify(cli, dns_server, signature * 25 + MESSAGE, tmp_path)
+    checks = run.checks("dkim.signature")
+    assert len([c for c in checks if c["details"].get("index") is not None]) == 20
+    assert any("5 more DKIM-Signature headers were not verified" in c["summary"] for c in checks)

@@ -2,6 +2,7 @@
 through the configured resolvers) and validate its ARC chain; each failure named (body hash vs signature)."""
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Sequence
@@ -15,6 +16,8 @@ from mailcheck.auth.dkim_key import parse_tags
 from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ErrorInfo, Stage, Status, Subject
 from mailcheck.net.dns import sync_resolver
+
+MAX_SIGNATURES = 20  # each costs a key lookup and an RSA verification; real messages carry a few
 
 
 @dataclass
@@ -59,6 +62,7 @@ class VerifyObservation:
     arc: dict[str, Any] | None
     checked_at: dt.datetime
     parse_error: str | None = None
+    skipped: int = 0  # signatures beyond MAX_SIGNATURES, not verified
 
 
 def _quiet_logger() -> logging.Logger:
@@ -79,8 +83,9 @@ def verify_message(message: bytes, nameservers: Sequence[tuple[str, int]] | None
     except (dkim.MessageFormatError, ValueError, IndexError) as exc:
         return VerifyObservation("", (), None, now, f"not a message: {exc}")
     raw_signatures = [value for name, value in headers if name.lower() == b"dkim-signature"]
+    skipped = max(len(raw_signatures) - MAX_SIGNATURES, 0)
     signatures = []
-    for index, raw in enumerate(raw_signatures):
+    for index, raw in enumerate(raw_signatures[:MAX_SIGNATURES]):
         tags = parse_tags(raw.decode("utf-8", errors="replace"))
         verifier = dkim.DKIM(message, logger=_quiet_logger(), timeout=timeout)
         failure = None
@@ -109,12 +114,12 @@ def verify_message(message: bytes, nameservers: Sequence[tuple[str, int]] | None
             arc = {"cv": cv.decode() if isinstance(cv, bytes) else str(cv), "instances": instances, "comment": comment}
         except dkim.DKIMException as exc:
             arc = {"cv": "fail", "instances": [], "comment": str(exc)}
-    return VerifyObservation("", tuple(signatures), arc, now)
+    return VerifyObservation("", tuple(signatures), arc, now, skipped=skipped)
 
 
 async def probe(message: bytes, source: str, ctx: ProbeContext) -> VerifyObservation:
     obs = await asyncio.to_thread(verify_message, message, ctx.dns.nameservers, ctx.timeout)
-    return VerifyObservation(source, obs.signatures, obs.arc, obs.checked_at, obs.parse_error)
+    return dataclasses.replace(obs, source=source)
 
 
 # --- evaluate ----------------------------------------------------------------------------------------------
@@ -200,6 +205,12 @@ def evaluate(obs: VerifyObservation) -> list[CheckResult]:
     if not results:
         message = "the message has no DKIM-Signature: DMARC can only pass on aligned SPF"
         results.append(subject.result(Status.FAIL, message, {}, ErrorInfo(Stage.PARSE, "not-signed", message)))
+    if obs.skipped:
+        results.append(
+            subject.result(
+                Status.WARN, f"{obs.skipped} more DKIM-Signature headers were not verified (limit {MAX_SIGNATURES})"
+            )
+        )
     if obs.arc is not None:
         results.extend(arc_findings(obs.arc))
     return results
