@@ -266,3 +266,15 @@ def test_mta_sts_policy_without_content_length_is_read_to_the_end(cli: Cli, mail
     policy_check = run.check("mtasts.policy")
     assert policy_check["status"] == "pass" and policy_check["details"]["max_age"] == 86400
     assert run.check("mtasts.mx")["status"] == "pass"
+
+
+def test_dead_resolver_means_nothing_could_be_checked(cli: Cli) -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    run = cli("domain", "example.test", "--resolver", f"127.0.0.1:{port}", "--timeout", "1", "--json")
+    assert run.code == 3
+    assert {c["status"] for c in run.checks()} == {"error"}
+    assert {c["stage"] for c in run.checks()} == {"dns"}

@@ -43,6 +43,9 @@ def evaluate(obs: DkimObservation) -> list[CheckResult]:
     if obs.discovered:
         found = [r.details.get("selector") for r in results if r.status is not Status.ERROR]
         subject = Subject("dkim.discovery", obs.domain, Stage.RECORD)
+        failures = [s.lookup for s in obs.selectors if isinstance(s.lookup, ProbeError)]
+        if failures and not found:
+            return [subject.failed(failures[0], f"selector discovery failed: {failures[0].message}")]
         note = (
             "selectors cannot be listed from DNS; tried "
             f"{len(obs.selectors)} common ones — give --selector S (the s= of a DKIM-Signature) to check yours"

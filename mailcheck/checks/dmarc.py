@@ -99,7 +99,8 @@ def evaluate(obs: DmarcObservation) -> list[CheckResult]:
         results.append(policy_finding(obs.domain, record, inherited))
         results.extend(tag_findings(step.name, record))
         results.extend(report_findings(step.name, record, obs.authorisations))
-    results.append(org_domain_finding(obs))
+    if not all(isinstance(s.lookup, ProbeError) for s in obs.steps):
+        results.append(org_domain_finding(obs))  # without a single answer there is nothing to tell
     return results
 
 

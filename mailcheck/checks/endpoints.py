@@ -123,6 +123,9 @@ def discovery_finding(obs: EndpointsObservation) -> CheckResult:
     subject = Subject("mailbox.discovery", obs.domain, Stage.DNS)
     published = _published(obs)
     details = {"published": {label: [f"{t.host}:{t.port}" for t in targets] for label, targets in published.items()}}
+    failures = [s.lookup for s in obs.services if isinstance(s.lookup, ProbeError)]
+    if not published and failures:
+        return subject.failed(failures[0], f"SRV discovery failed: {failures[0].message}")
     if not published:
         return subject.result(
             Status.WARN,
