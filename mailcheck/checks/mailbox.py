@@ -165,7 +165,7 @@ def session_findings(session: MailboxSession, options: MailboxOptions) -> list[C
             if failure.stage is Stage.CAPABILITIES and session.starttls_reply
             else failure.stage.value
         )
-        hint = silent_greeting_hint(failure, options.tls_mode, 993 if p == "imap" else 995)
+        hint = silent_greeting_hint(failure, options.tls_mode, 993 if p == "imap" else 995, options.port)
         subject = Subject(f"{p}.{stage_id}", session.endpoint.label, failure.stage)
         found.append(subject.failed(failure, failure.message + hint))
     return [f for f in found if f is not None]

@@ -302,7 +302,7 @@ def stage_failure(session: SessionObservation, options: SmtpOptions) -> CheckRes
     if failure.stage is Stage.GREETING and session.greeting is not None:
         details["reply"] = session.greeting.to_dict()
         message = f"{message} ({session.greeting.meaning()})"
-    message += silent_greeting_hint(failure, options.tls_mode, 465)
+    message += silent_greeting_hint(failure, options.tls_mode, 465, options.port)
     return subject.failed(failure, message, details)
 
 

@@ -112,14 +112,17 @@ async def upgrade_transport(obs: TransportObservation, conn: LineConnection, con
     obs.discarded_plaintext = conn.discarded_plaintext
 
 
-def silent_greeting_hint(failure: ProbeError, tls_mode: str, implicit_port: int) -> str:
-    """A greeting that never came, in clear-text mode, is most often a port that expects implicit TLS."""
-    if failure.stage is Stage.GREETING and failure.kind == "timeout" and tls_mode != "implicit":
-        return (
-            f"; a server expecting implicit TLS (port {implicit_port}) waits silently for the client: "
-            "try --tls implicit"
-        )
-    return ""
+CLEAR_TEXT_PORTS = (25, 587, 143, 110)
+
+
+def silent_greeting_hint(failure: ProbeError, tls_mode: str, implicit_port: int, port: int) -> str:
+    """What a greeting that never came most often means: on a port that speaks clear text first, an
+    overloaded or tarpitting server; elsewhere, a port that expects implicit TLS."""
+    if failure.stage is not Stage.GREETING or failure.kind != "timeout" or tls_mode == "implicit":
+        return ""
+    if port in CLEAR_TEXT_PORTS:
+        return "; the server accepted the connection but never greeted: overloaded, tarpitting, or a broken proxy"
+    return f"; a server expecting implicit TLS (port {implicit_port}) waits silently for the client: try --tls implicit"
 
 
 def connect_finding(protocol: str, obs: TransportObservation) -> CheckResult | None:

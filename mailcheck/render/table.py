@@ -44,7 +44,13 @@ def render_table(report: Report, out: TextIO) -> None:
     table.add_column("check", no_wrap=True)
     table.add_column("target", overflow="fold")
     table.add_column("finding", overflow="fold", ratio=1)
+    families = {check.id.split(".")[0] for check in report.checks}
+    previous = None
     for check in report.checks:
+        family = check.id.split(".")[0]
+        if previous is not None and family != previous and len(families) > 1:
+            table.add_section()  # a rule between families (mx, smtp, spf ...) so long reports read in parts
+        previous = family
         table.add_row(
             Text(check.status.value.upper(), style=STATUS_STYLE[check.status]),
             Text(check.stage.value),
