@@ -11,6 +11,7 @@ from tests.conftest import Cli, SmtpLab
 
 PASSWORD = "hunter2-Ünïcode"
 PROTOCOLS = ["imap", "pop3"]
+LOGIN = ("--user", "alice", "--password-env", "PW")
 
 
 def run_mailbox(cli: Cli, lab: SmtpLab, protocol: str, server, *extra: str, env=None):  # type: ignore[no-untyped-def]
@@ -29,10 +30,7 @@ def test_implicit_tls_with_login_reads_the_message_count(cli: Cli, smtp_lab: Smt
         server,
         "--tls",
         "implicit",
-        "--user",
-        "alice",
-        "--password-env",
-        "PW",
+        *LOGIN,
         "-v",
         env={"PW": PASSWORD},
     )
@@ -59,10 +57,7 @@ def test_starttls_upgrade_and_capabilities_compared(cli: Cli, smtp_lab: SmtpLab,
         server,
         "--tls",
         "starttls",
-        "--user",
-        "alice",
-        "--password-env",
-        "PW",
+        *LOGIN,
         env={"PW": PASSWORD},
     )
     assert run.code == 0, run.out
@@ -94,10 +89,7 @@ def test_failed_login_names_the_response_code(cli: Cli, smtp_lab: SmtpLab, proto
         server,
         "--tls",
         "implicit",
-        "--user",
-        "alice",
-        "--password-env",
-        "PW",
+        *LOGIN,
         env={"PW": "wrong"},
     )
     auth = run.check(f"{protocol}.auth")
@@ -118,10 +110,7 @@ def test_plaintext_login_is_refused_without_tls(cli: Cli, smtp_lab: SmtpLab, pro
         server,
         "--tls",
         "none",
-        "--user",
-        "alice",
-        "--password-env",
-        "PW",
+        *LOGIN,
         env={"PW": PASSWORD},
     )
     assert run.check(f"{protocol}.auth")["error"]["kind"] == "plaintext-refused"
@@ -133,10 +122,7 @@ def test_plaintext_login_is_refused_without_tls(cli: Cli, smtp_lab: SmtpLab, pro
         server,
         "--tls",
         "none",
-        "--user",
-        "alice",
-        "--password-env",
-        "PW",
+        *LOGIN,
         "--allow-plaintext-auth",
         env={"PW": PASSWORD},
     )

@@ -47,6 +47,15 @@ class _MailboxServer(LabServer):
     def check(self, user: str, password: str) -> bool:
         return self.behaviour.users.get(user) == password
 
+    async def open_session(self, peer: Peer, greeting: str, refusal: str) -> bool:
+        """Greet (or play silent, or refuse); True when the dialogue should go on."""
+        b = self.behaviour
+        if b.silent:
+            await asyncio.sleep(peer.idle)
+            return False
+        await peer.send(b.greeting or greeting)
+        return not (b.greeting and b.greeting.startswith(refusal))
+
     def record(self, line: str) -> None:
         hidden = any(word in line.upper() for word in ("LOGIN", "PASS ", "AUTH"))
         self.commands.append(line.split(" ")[0] + " ..." if hidden else line)
@@ -68,11 +77,8 @@ class ImapLabServer(_MailboxServer):
 
     async def session(self, peer: Peer) -> None:
         b = self.behaviour
-        if b.silent:
-            await asyncio.sleep(peer.idle)
-            return
-        await peer.send(b.greeting or f"* OK [CAPABILITY {' '.join(self.capabilities(peer))}] mailcheck-lab IMAP ready")
-        if b.greeting and b.greeting.startswith("* BYE"):
+        ready = f"* OK [CAPABILITY {' '.join(self.capabilities(peer))}] mailcheck-lab IMAP ready"
+        if not await self.open_session(peer, ready, "* BYE"):
             return
         logged_in = False
         while (line := await peer.readline()) is not None:
@@ -146,11 +152,7 @@ class Pop3LabServer(_MailboxServer):
 
     async def session(self, peer: Peer) -> None:
         b = self.behaviour
-        if b.silent:
-            await asyncio.sleep(peer.idle)
-            return
-        await peer.send(b.greeting or "+OK mailcheck-lab POP3 ready")
-        if b.greeting and b.greeting.startswith("-ERR"):
+        if not await self.open_session(peer, "+OK mailcheck-lab POP3 ready", "-ERR"):
             return
         user: str | None = None
         logged_in = False
