@@ -3,7 +3,6 @@ drift from the commands). ``mailcheck completion bash|zsh|fish`` prints one; com
 
 from click.shell_completion import get_completion_class
 
-SHELLS = ("bash", "zsh", "fish")
 FILES = {"bash": "mailcheck.bash", "zsh": "_mailcheck", "fish": "mailcheck.fish"}
 
 

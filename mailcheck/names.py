@@ -63,18 +63,6 @@ def domain_name(text: str) -> str:
     return name
 
 
-def unicode_name(name: str) -> str:
-    """The U-label form of an A-label name for display; the name itself when it is not IDN or not valid IDN."""
-    if "xn--" not in name:
-        return name
-    import idna
-
-    try:
-        return idna.decode(name)
-    except idna.IDNAError:
-        return name
-
-
 def is_ip_address(text: str) -> bool:
     try:
         ipaddress.ip_address(text)

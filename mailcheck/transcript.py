@@ -16,10 +16,6 @@ class Transcript:
         self._write = write
         self._secrets: list[str] = []
 
-    @property
-    def enabled(self) -> bool:
-        return self._write is not None
-
     def add_secret(self, secret: str) -> None:
         """Mask ``secret`` (and anything it appears in) in every later line."""
         if secret:

@@ -12,8 +12,6 @@ from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, S
 from mailcheck.net.dns import DnsAnswer
 from mailcheck.runner import attempt
 
-USAGES = {0: "PKIX-TA", 1: "PKIX-EE", 2: "DANE-TA", 3: "DANE-EE"}
-
 
 @dataclass(frozen=True)
 class TlsaRecord:

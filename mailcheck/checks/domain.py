@@ -112,16 +112,6 @@ async def probe(
     return obs
 
 
-def expected_parts(options: DomainOptions, mx_hosts: int) -> int:
-    """How many progress notes a run sends (for a progress bar)."""
-    count = len(options.parts & {"mta-sts", "spf", "dkim", "mailbox"})
-    count += 1 if options.parts & {"dmarc", "bimi"} else 0
-    count += 1 if options.parts & {"tls-rpt", "bimi"} else 0
-    count += 1 if options.parts & {"mx", "smtp", "mta-sts", "dane"} else 0
-    count += 1 if "dane" in options.parts else 0
-    return count + (mx_hosts if "smtp" in options.parts else 0)
-
-
 # --- evaluate ----------------------------------------------------------------------------------------------
 
 

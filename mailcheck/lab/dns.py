@@ -9,7 +9,6 @@ import asyncio
 import socket
 import struct
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -242,9 +241,6 @@ class DnsResponder:
             response.answer.append(records)
         elif not self.zone.exists(name) and name not in seen:
             response.set_rcode(dns.rcode.NXDOMAIN)
-
-    def names(self) -> Iterator[str]:
-        return iter(sorted({owner for owner, _ in self.zone.records}))
 
 
 class _UdpProtocol(asyncio.DatagramProtocol):

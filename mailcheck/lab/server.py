@@ -71,7 +71,6 @@ class LabServer:
         self.port = port
         self.implicit_tls = implicit_tls
         self.idle = idle
-        self.connections = 0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name=f"lab-{self.name}", daemon=True)
         self._server: asyncio.Server | None = None
@@ -113,7 +112,6 @@ class LabServer:
         self.stop()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
