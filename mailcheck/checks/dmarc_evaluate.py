@@ -64,14 +64,16 @@ async def probe(data: bytes, source: str, ctx: ProbeContext, ip: str | None, hel
         obs.spf = SpfEvidence(verdict.result, spf_domain, f"check_host() for {ip} now")
     else:
         obs.spf = spf_from_headers(data)
-    dkim, obs.policy = await asyncio.gather(dkim_task, policy_task)
-    obs.dkim = dkim
-    found = {author, *(s.tags.get("d", "").lower() for s in dkim.signatures)}
+    dkim, policy = await asyncio.gather(dkim_task, policy_task)
+    obs.dkim, obs.policy = dkim, policy
+    found = {s.tags.get("d", "").lower() for s in dkim.signatures}
     if obs.spf is not None and obs.spf.domain:
         found.add(obs.spf.domain)
-    domains = sorted(d for d in found if d)
+    # The author's tree walk is the policy discovery already done; walk only the other domains.
+    domains = sorted(d for d in found if d and d != author)
     walks = await asyncio.gather(*(dmarc_check.probe(d, ctx) for d in domains))
-    obs.org_domains = {d: walk.org_domain() for d, walk in zip(domains, walks, strict=True)}
+    obs.org_domains = {author: policy.org_domain()}
+    obs.org_domains.update({d: walk.org_domain() for d, walk in zip(domains, walks, strict=True)})
     return obs
 
 

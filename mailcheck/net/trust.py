@@ -27,6 +27,7 @@ def system_anchors() -> tuple[x509.Certificate, ...]:
     return ()
 
 
+@functools.cache
 def load_ca_file(path: Path) -> tuple[x509.Certificate, ...]:
     """Certificates from a user's PEM file; ProbeError (stage ``input``) when it holds none."""
     try:
