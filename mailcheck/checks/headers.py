@@ -193,15 +193,11 @@ def path_findings(trace: Trace) -> list[CheckResult]:
 
 
 def _auth_summary(results: AuthResults) -> str:
-    parts = [
-        f"{r.method}={r.result}"
-        + (
-            f" ({r.prop('header.d') or r.prop('header.from') or r.prop('smtp.mailfrom')})"
-            if r.prop("header.d") or r.prop("header.from") or r.prop("smtp.mailfrom")
-            else ""
-        )
-        for r in results.results
-    ]
+    """``dkim=pass (example.com), spf=pass (a@example.com)``: each result with the identity it is about."""
+    parts = []
+    for r in results.results:
+        identity = r.prop("header.d") or r.prop("header.from") or r.prop("smtp.mailfrom")
+        parts.append(f"{r.method}={r.result}" + (f" ({identity})" if identity else ""))
     return ", ".join(parts) or "none"
 
 
