@@ -1,28 +1,5 @@
-_mailcheck_completion() {
-    local IFS=$'\n'
-    local response
-
-    response=$(env COMP_WORDS="${COMP_WORDS[*]}" COMP_CWORD=$COMP_CWORD _MAILCHECK_COMPLETE=bash_complete $1)
-
-    for completion in $response; do
-        IFS=',' read type value <<< "$completion"
-
-        if [[ $type == 'dir' ]]; then
-            COMPREPLY=()
-            compopt -o dirnames
-        elif [[ $type == 'file' ]]; then
-            COMPREPLY=()
-            compopt -o default
-        elif [[ $type == 'plain' ]]; then
-            COMPREPLY+=($value)
-        fi
-    done
-
-    return 0
-}
-
-_mailcheck_completion_setup() {
-    complete -o nosort -F _mailcheck_completion mailcheck
-}
-
-_mailcheck_completion_setup;
+# bash completion for mailcheck: loads the script the installed mailcheck generates for its own click
+# version, so this file never goes stale. Copy to ~/.local/share/bash-completion/completions/mailcheck.
+if command -v mailcheck >/dev/null 2>&1; then
+    eval "$(mailcheck completion bash)"
+fi

@@ -1,5 +1,6 @@
 """Shared fixtures: the network guard, the lab DNS responder, the test CA and a CLI runner."""
 
+import inspect
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -80,11 +81,17 @@ class CliRun:
         return found[0]
 
 
+# click < 8.2 mixes stderr into stdout unless told not to; 8.2 always keeps them apart (and has no such flag).
+SEPARATE_STDERR: dict[str, bool] = (
+    {"mix_stderr": False} if "mix_stderr" in inspect.signature(CliRunner.__init__).parameters else {}
+)
+
+
 class Cli:
     """Invoke mailcheck in-process as a user would, with MAILCHECK_RESOLVER unset unless given."""
 
     def __call__(self, *args: str, input: str | bytes | None = None, env: dict[str, str] | None = None) -> CliRun:
-        runner = CliRunner()
+        runner = CliRunner(**SEPARATE_STDERR)
         full_env = {"MAILCHECK_RESOLVER": "", "NO_COLOR": "1", "COLUMNS": "200"}
         full_env.update(env or {})
         result = runner.invoke(main, list(args), input=input, env=full_env, catch_exceptions=False)

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives import serialization
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from mailcheck.lab.pki import CertificateAuthority, make_key
+from tests import debian
 
 STATE = Path(os.environ.get("MAILCHECK_INTEROP_DIR", "/tmp/mailcheck-interop"))
 DOMAIN = "interop.test"
@@ -70,9 +71,7 @@ def install() -> None:
         text=True,
         check=True,
     )
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    run("apt-get", "update", "-qq", env=env)
-    run("apt-get", "install", "-y", "-qq", "--no-install-recommends", *PACKAGES, env=env)
+    debian.install(PACKAGES)
 
 
 def write(path: Path, text: str, mode: int = 0o644) -> Path:
