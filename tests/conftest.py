@@ -2,6 +2,7 @@
 
 import inspect
 import json
+import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,9 +124,12 @@ class SmtpLab:
         tls: bool = True,
         address: str = "127.0.0.1",
         port: int = 0,
+        context: ssl.SSLContext | None = None,
     ) -> SmtpLabServer:
+        """``context`` (a server TLS context made elsewhere) replaces the test CA's certificate."""
         behaviour = behaviour or SmtpBehaviour(hostname=name)
-        context = server_context(credential or self.ca.issue(name), self.workdir) if tls else None
+        if context is None and tls:
+            context = server_context(credential or self.ca.issue(name), self.workdir)
         if behaviour.tls is None:
             behaviour.tls = context
         server = SmtpLabServer(behaviour, implicit_tls=context if implicit else None, host=address, port=port)

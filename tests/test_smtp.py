@@ -213,14 +213,20 @@ def test_full_chain_through_an_intermediate_is_trusted(cli: Cli, smtp_lab: SmtpL
     assert check["status"] == "pass" and len(check["details"]["chain"]) == 2
 
 
-def test_weak_key_and_near_expiry_warn(cli: Cli, smtp_lab: SmtpLab) -> None:
+def test_weak_key_fails_as_openssl_refuses_it_and_near_expiry_warns(cli: Cli, smtp_lab: SmtpLab) -> None:
+    # Given a 1024-bit RSA leaf: OpenSSL at its default security level (2) refuses it when verifying
     credential = smtp_lab.ca.issue("mx.lab.test", key_type="rsa", key_size=1024, not_after=NOW + dt.timedelta(days=5))
     server = smtp_lab.start(credential=credential)
     run = cli(*smtp_lab.args(server), "--json")
     check = run.check("smtp.certificate")
     kinds = {p["kind"] for p in check["details"]["problems"]}
-    assert kinds == {"weak-key", "expiring"} and check["status"] == "warn"
+    assert kinds == {"weak-key", "expiring"} and check["status"] == "fail" and check["error"]["kind"] == "weak-key"
     assert check["details"]["key"] == "RSA 1024"
+    assert check["details"]["openssl_verify"]["code"] == 66  # X509_V_ERR_EE_KEY_TOO_SMALL
+    # A strong key near its expiry only warns
+    server = smtp_lab.start(credential=smtp_lab.ca.issue("mx.lab.test", not_after=NOW + dt.timedelta(days=5)))
+    check = cli(*smtp_lab.args(server), "--json").check("smtp.certificate")
+    assert check["status"] == "warn" and [p["kind"] for p in check["details"]["problems"]] == ["expiring"]
 
 
 def test_helo_fallback_when_ehlo_is_rejected(cli: Cli, smtp_lab: SmtpLab) -> None:

@@ -143,9 +143,11 @@ def part_findings(obs: DomainObservation) -> dict[str, list[CheckResult]]:
         if isinstance(outcome, ProbeError):
             smtp_results.extend(_failed("smtp.dns", host, outcome) or [])
             continue
-        has_tlsa = host in dane_by_host and bool(dane_by_host[host].records)
-        # With MTA-STS enforce or DANE, senders require a valid certificate: faults fail, not warn.
-        options = dataclasses.replace(outcome.options, opportunistic=not (enforced or has_tlsa))
+        # With MTA-STS enforce, senders require a certificate that PKIX validates: faults fail, not warn.
+        # DANE does not: its senders match TLSA records instead and ignore PKIX (RFC 7672 §3.1.3: DANE-EE
+        # needs neither a CA nor a name), so a DANE-EE server's self-signed certificate is no failure; the
+        # dane.match check judges what DANE senders do.
+        options = dataclasses.replace(outcome.options, opportunistic=not enforced)
         smtp_results.extend(smtp_check.evaluate(dataclasses.replace(outcome, options=options)))
         if host in dane_by_host:
             chains = [(s.endpoint.label, s.tls.chain_der) for s in outcome.sessions if s.tls is not None]

@@ -10,8 +10,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cryptography import x509
-
 from mailcheck.checks.transport import (
     Endpoint,
     TransportObservation,
@@ -28,7 +26,7 @@ from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
 from mailcheck.net.mailbox import Greeting, MailboxDialect, MailboxReply
 from mailcheck.net.tls import client_context
-from mailcheck.net.trust import trust_anchors
+from mailcheck.net.trust import NO_TRUST, TrustStore, trust_store
 from mailcheck.replycodes import explain_mailbox_code
 from mailcheck.runner import attempt, elapsed_ms
 from mailcheck.secrets import Credentials
@@ -71,9 +69,9 @@ async def probe(
     host: str, options: MailboxOptions, dialect_factory: Callable[[], MailboxDialect], ctx: ProbeContext
 ) -> MailboxObservation:
     endpoints = await resolve_endpoints(host, options.port, options.families, ctx)
-    anchors = trust_anchors(ctx.ca_file) if options.tls_mode != "none" else ()
+    trust = trust_store(ctx.ca_file) if options.tls_mode != "none" else NO_TRUST
     protocol = dialect_factory().protocol
-    sessions = await asyncio.gather(*(probe_session(e, options, dialect_factory(), ctx, anchors) for e in endpoints))
+    sessions = await asyncio.gather(*(probe_session(e, options, dialect_factory(), ctx, trust) for e in endpoints))
     return MailboxObservation(host, protocol, options, tuple(sessions))
 
 
@@ -82,9 +80,9 @@ async def probe_session(
     options: MailboxOptions,
     dialect: MailboxDialect,
     ctx: ProbeContext,
-    anchors: tuple[x509.Certificate, ...],
+    trust: TrustStore,
 ) -> MailboxSession:
-    obs = MailboxSession(endpoint, anchors=anchors, protocol=dialect.protocol)
+    obs = MailboxSession(endpoint, trust=trust, protocol=dialect.protocol)
     async with ctx.limit:
         outcome = await attempt(dialogue(obs, options, dialect, ctx))
     if isinstance(outcome, ProbeError):
@@ -147,14 +145,14 @@ def session_findings(session: MailboxSession, options: MailboxOptions) -> list[C
     if options.tls_mode == "implicit":
         found += [
             tls_finding(p, session),
-            certificate_finding(p, session, opportunistic=False, insecure=options.insecure),
+            *certificate_finding(p, session, opportunistic=False, insecure=options.insecure),
         ]
     found += [greeting_finding(session), capabilities_finding(session, options)]
     if options.tls_mode == "starttls":
         found += [
             starttls_finding(session),
             tls_finding(p, session),
-            certificate_finding(p, session, opportunistic=False, insecure=options.insecure),
+            *certificate_finding(p, session, opportunistic=False, insecure=options.insecure),
             capabilities_tls_finding(session),
         ]
     found += [auth_finding(session), facts_finding(session)]

@@ -5,8 +5,6 @@ at most 64 KiB), its syntax, and every MX host matched against the policy's mx p
 import datetime as dt
 from dataclasses import dataclass, field
 
-from cryptography import x509
-
 from mailcheck.auth.mtasts_policy import StsPolicy, is_sts_record, mx_matches, parse_policy, parse_sts_record
 from mailcheck.checks.certificate import certificate_result
 from mailcheck.checks.transport import resolve_endpoints
@@ -14,7 +12,7 @@ from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
 from mailcheck.net.dns import DnsAnswer
 from mailcheck.net.https import HttpResponse, https_get
-from mailcheck.net.trust import trust_anchors
+from mailcheck.net.trust import NO_TRUST, TrustStore, trust_store
 from mailcheck.runner import attempt
 
 POLICY_PATH = "/.well-known/mta-sts.txt"
@@ -26,7 +24,7 @@ class StsObservation:
     record_lookup: DnsAnswer | ProbeError
     policy_host: str
     response: HttpResponse | ProbeError | None = None
-    anchors: tuple[x509.Certificate, ...] = field(default=(), repr=False)
+    trust: TrustStore = field(default=NO_TRUST, repr=False)
     checked_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     @property
@@ -52,7 +50,7 @@ async def probe(domain: str, ctx: ProbeContext, port: int = 443) -> StsObservati
     obs = StsObservation(domain, lookup, f"mta-sts.{domain}")
     if not obs.records:
         return obs
-    obs.anchors = trust_anchors(ctx.ca_file)
+    obs.trust = trust_store(ctx.ca_file)
     endpoints = await attempt(resolve_endpoints(obs.policy_host, port, (4, 6), ctx))
     if isinstance(endpoints, ProbeError):
         obs.response = endpoints
@@ -107,8 +105,8 @@ def policy_findings(obs: StsObservation, mx_hosts: list[str]) -> list[CheckResul
     results: list[CheckResult] = []
     if response.tls is not None:
         cert_subject = Subject("mtasts.certificate", obs.policy_host, Stage.CERTIFICATE)
-        results.append(
-            certificate_result(cert_subject, response.tls.chain_der, obs.policy_host, obs.anchors, obs.checked_at)
+        results.extend(
+            certificate_result(cert_subject, response.tls.chain_der, obs.policy_host, obs.trust, obs.checked_at)
         )
     failure = _http_failure(response)
     if failure is not None:

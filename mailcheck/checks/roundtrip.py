@@ -18,7 +18,7 @@ from mailcheck.net.imap import ImapDialect
 from mailcheck.net.smtp import SmtpReply, command
 from mailcheck.net.stream import LineConnection
 from mailcheck.net.tls import client_context
-from mailcheck.net.trust import trust_anchors
+from mailcheck.net.trust import trust_store
 from mailcheck.runner import attempt, elapsed_ms
 from mailcheck.secrets import Credentials
 
@@ -88,7 +88,7 @@ async def probe(options: RoundtripOptions, ctx: ProbeContext) -> RoundtripObserv
 async def submit(obs: RoundtripObservation, options: RoundtripOptions, ctx: ProbeContext) -> None:
     """The SMTP stages of smtp_check (connect … AUTH), then MAIL, RCPT and DATA."""
     endpoints = await resolve_endpoints(options.smtp_host, options.smtp_port, (4, 6), ctx)
-    session = smtp_check.SessionObservation(endpoints[0], anchors=trust_anchors(ctx.ca_file))
+    session = smtp_check.SessionObservation(endpoints[0], trust=trust_store(ctx.ca_file))
     obs.submission = session
     outcome = await attempt(submission_dialogue(session, obs, options, ctx))
     if isinstance(outcome, ProbeError):

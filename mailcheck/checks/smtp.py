@@ -8,8 +8,6 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from cryptography import x509
-
 from mailcheck.checks.transport import (
     Endpoint,
     TransportObservation,
@@ -28,7 +26,7 @@ from mailcheck.net.dns import DnsAnswer
 from mailcheck.net.smtp import SmtpReply, auth_mechanisms, command, ehlo_keywords, read_reply
 from mailcheck.net.stream import LineConnection
 from mailcheck.net.tls import client_context
-from mailcheck.net.trust import trust_anchors
+from mailcheck.net.trust import NO_TRUST, TrustStore, trust_store
 from mailcheck.runner import attempt, elapsed_ms
 from mailcheck.secrets import Credentials
 
@@ -105,21 +103,21 @@ class SmtpObservation:
 async def probe(host: str, options: SmtpOptions, ctx: ProbeContext) -> SmtpObservation:
     """Resolve ``host`` and run one session per address, concurrently."""
     endpoints = await resolve_endpoints(host, options.port, options.families, ctx)
-    anchors = trust_anchors(ctx.ca_file) if options.tls_mode != "none" else ()
+    trust = trust_store(ctx.ca_file) if options.tls_mode != "none" else NO_TRUST
     host_limit = asyncio.Semaphore(options.per_host_limit)
 
     async def limited(endpoint: Endpoint) -> SessionObservation:
         async with host_limit:
-            return await probe_session(endpoint, options, ctx, anchors)
+            return await probe_session(endpoint, options, ctx, trust)
 
     sessions = await asyncio.gather(*(limited(e) for e in endpoints))
     return SmtpObservation(host, options, tuple(sessions))
 
 
 async def probe_session(
-    endpoint: Endpoint, options: SmtpOptions, ctx: ProbeContext, anchors: tuple[x509.Certificate, ...]
+    endpoint: Endpoint, options: SmtpOptions, ctx: ProbeContext, trust: TrustStore
 ) -> SessionObservation:
-    obs = SessionObservation(endpoint, anchors=anchors)
+    obs = SessionObservation(endpoint, trust=trust)
     ptr = asyncio.ensure_future(attempt(ctx.dns.reverse(endpoint.address)))
     async with ctx.limit:
         outcome = await attempt(dialogue(obs, options, ctx))
@@ -275,13 +273,13 @@ def session_findings(session: SessionObservation, options: SmtpOptions) -> list[
     found: list[CheckResult | None] = [connect_finding("smtp", session)]
     if options.tls_mode == "implicit":
         found.append(tls_finding("smtp", session))
-        found.append(certificate_finding("smtp", session, opportunistic=False, insecure=options.insecure))
+        found.extend(certificate_finding("smtp", session, opportunistic=False, insecure=options.insecure))
     found.append(greeting_finding(session, options))
     found.append(ehlo_finding(session, options))
     if options.tls_mode == "starttls":
         found.append(starttls_finding(session))
         found.append(tls_finding("smtp", session))
-        found.append(
+        found.extend(
             certificate_finding("smtp", session, opportunistic=options.is_opportunistic, insecure=options.insecure)
         )
         found.append(ehlo_tls_finding(session, options))

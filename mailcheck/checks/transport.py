@@ -8,8 +8,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from cryptography import x509
-
 from mailcheck.checks.certificate import certificate_result
 from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
@@ -17,6 +15,7 @@ from mailcheck.names import is_ip_address
 from mailcheck.net.dns import DnsAnswer
 from mailcheck.net.stream import LineConnection
 from mailcheck.net.tls import TlsFacts
+from mailcheck.net.trust import NO_TRUST, TrustStore
 from mailcheck.runner import attempt, elapsed_ms
 
 MODERN_TLS = ("TLSv1.2", "TLSv1.3")
@@ -85,7 +84,7 @@ class TransportObservation:
     tls: TlsFacts | None = None
     discarded_plaintext: int = 0
     failure: ProbeError | None = None
-    anchors: tuple[x509.Certificate, ...] = field(default=(), repr=False)
+    trust: TrustStore = field(default=NO_TRUST, repr=False)
     checked_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
 
@@ -159,15 +158,16 @@ def tls_finding(protocol: str, obs: TransportObservation) -> CheckResult | None:
 
 def certificate_finding(
     protocol: str, obs: TransportObservation, *, opportunistic: bool, insecure: bool
-) -> CheckResult | None:
+) -> list[CheckResult]:
+    """The certificate finding and its stricter-profile lint (none when there was no TLS)."""
     if obs.tls is None:
-        return None
+        return []
     subject = Subject(f"{protocol}.certificate", obs.endpoint.label, Stage.CERTIFICATE)
     return certificate_result(
         subject,
         obs.tls.chain_der,
         obs.endpoint.server_name or obs.endpoint.address,
-        obs.anchors,
+        obs.trust,
         obs.checked_at,
         opportunistic=opportunistic,
         insecure=insecure,

@@ -73,7 +73,13 @@ class Credential:
 class CertificateAuthority:
     """A CA (root, or intermediate when ``parent`` is given) that signs lab certificates."""
 
-    def __init__(self, name: str = "mailcheck lab CA", parent: "CertificateAuthority | None" = None) -> None:
+    def __init__(
+        self,
+        name: str = "mailcheck lab CA",
+        parent: "CertificateAuthority | None" = None,
+        not_before: dt.datetime | None = None,
+        not_after: dt.datetime | None = None,
+    ) -> None:
         self.key = make_key()
         self.parent = parent
         self.cert: x509.Certificate
@@ -81,7 +87,7 @@ class CertificateAuthority:
         issuer_key = parent.key if parent else self.key
         issuer_name = parent.cert.subject if parent else subject
         # Like a real CA, long-lived and older than anything it signs (the tests backdate leaves by months).
-        start = _now() - dt.timedelta(days=3650)
+        start = not_before or _now() - dt.timedelta(days=3650)
         builder = (
             x509.CertificateBuilder()
             .subject_name(subject)
@@ -89,7 +95,7 @@ class CertificateAuthority:
             .public_key(self.key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(start)
-            .not_valid_after(start + dt.timedelta(days=7300))
+            .not_valid_after(not_after or start + dt.timedelta(days=7300))
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .add_extension(
                 x509.KeyUsage(
@@ -107,6 +113,10 @@ class CertificateAuthority:
             )
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(self.key.public_key()), critical=False)
         )
+        if parent is not None:
+            builder = builder.add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(parent.key.public_key()), critical=False
+            )
         self.cert = builder.sign(issuer_key, hashes.SHA256())
 
     @property
@@ -119,8 +129,13 @@ class CertificateAuthority:
             return ()
         return (self.cert, *self.parent.chain())
 
-    def intermediate(self, name: str = "mailcheck lab intermediate") -> "CertificateAuthority":
-        return CertificateAuthority(name, parent=self)
+    def intermediate(
+        self,
+        name: str = "mailcheck lab intermediate",
+        not_before: dt.datetime | None = None,
+        not_after: dt.datetime | None = None,
+    ) -> "CertificateAuthority":
+        return CertificateAuthority(name, parent=self, not_before=not_before, not_after=not_after)
 
     def write_pem(self, path: Path) -> Path:
         path.write_bytes(self.cert_pem)

@@ -74,6 +74,13 @@ def handshake_error(exc: BaseException) -> ProbeError:
                 "not-tls",
                 f"the server did not answer with TLS ({text}): is this port plain text or STARTTLS?",
             )
+        if "excessive_message_size" in reason:
+            return ProbeError(
+                Stage.CERTIFICATE,
+                "oversized-chain",
+                "the server's certificate chain is larger than OpenSSL clients accept (100 KiB): send only the "
+                "leaf and its intermediates",
+            )
         if "alert" in reason:
             return ProbeError(Stage.TLS, "alert", f"the server sent a TLS alert: {text}")
         if "unsupported_protocol" in reason or "no_protocols" in reason or "version" in reason:

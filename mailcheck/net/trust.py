@@ -1,14 +1,21 @@
-"""Trust anchors: the system store plus ``--ca-file``, loaded once per run."""
+"""Trust: the system store plus ``--ca-file``, loaded once per run, in the two forms the checks need.
+
+- ``anchors``: the trusted roots as parsed certificates (to name an issuer, lint a chain, match DANE);
+- ``context()``: an OpenSSL client context with the same anchors, which gives the trust verdict
+  (:mod:`mailcheck.net.openssl_verify`).
+"""
 
 import functools
 import os
 import ssl
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
 
 from mailcheck.model import ProbeError, Stage
+from mailcheck.net.openssl_verify import verifying_context
 
 
 @functools.cache
@@ -40,6 +47,29 @@ def load_ca_file(path: Path) -> tuple[x509.Certificate, ...]:
         raise ProbeError(Stage.INPUT, "syntax", f"CA file {path} holds no PEM certificate") from None
 
 
-def trust_anchors(ca_file: Path | None) -> tuple[x509.Certificate, ...]:
+@dataclass(frozen=True)
+class TrustStore:
+    """The anchors of one run: the system store (unless ``system`` is off) plus the user's ``--ca-file``."""
+
+    anchors: tuple[x509.Certificate, ...] = field(default=(), repr=False)
+    ca_file: Path | None = None
+    system: bool = True
+
+    def context(self) -> ssl.SSLContext:
+        """An OpenSSL client context trusting exactly these anchors, checking host names."""
+        return _verifying_context(self.ca_file, self.system)
+
+
+@functools.cache
+def _verifying_context(ca_file: Path | None, system: bool) -> ssl.SSLContext:
+    return verifying_context(str(ca_file) if ca_file else None, system=system)
+
+
+NO_TRUST = TrustStore(system=False)
+
+
+@functools.cache
+def trust_store(ca_file: Path | None) -> TrustStore:
+    """The run's trust, loaded once (the CA file is read and parsed once per run, not per host)."""
     extra = load_ca_file(ca_file) if ca_file else ()
-    return system_anchors() + extra
+    return TrustStore(system_anchors() + extra, ca_file)

@@ -21,11 +21,12 @@ import sys
 import time
 from pathlib import Path
 
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from mailcheck.lab.pki import CertificateAuthority, make_key
+from mailcheck.lab.pki import make_key
 from tests import debian
 
 STATE = Path(os.environ.get("MAILCHECK_INTEROP_DIR", "/tmp/mailcheck-interop"))
@@ -86,20 +87,50 @@ def txt(value: str) -> str:
     return " ".join(f'"{value[i : i + 255]}"' for i in range(0, len(value), 255))
 
 
+def openssl(*args: str) -> None:
+    run("openssl", *args, cwd=str(STATE / "certs"))
+
+
 def make_pki() -> dict[str, Path]:
-    ca = CertificateAuthority("mailcheck interop CA")
-    files = {"ca": ca.write_pem(STATE / "ca.pem")}
-    for name, host in (("mx", f"mx.{DOMAIN}"), ("imap", f"imap.{DOMAIN}"), ("web", f"mta-sts.{DOMAIN}")):
-        credential = ca.issue(host, f"pop.{DOMAIN}") if name == "imap" else ca.issue(host)
-        (STATE / "certs").mkdir(parents=True, exist_ok=True)
-        cert, key = credential.write(STATE / "certs", name)
-        key.chmod(0o640)
-        files[f"{name}_cert"], files[f"{name}_key"] = cert, key
-        if name == "mx":
-            spki = credential.cert.public_key().public_bytes(
-                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
-            files["tlsa"] = write(STATE / "certs" / "mx.tlsa", hashlib.sha256(spki).hexdigest())
+    """Certificates made as an admin makes them: the `openssl` command line with its defaults (a CA with
+    no keyUsage; leaves signed with `openssl x509 -req` and a subjectAltName), so the suite catches any
+    verdict stricter than the OpenSSL that Postfix and Dovecot use."""
+    certs = STATE / "certs"
+    certs.mkdir(parents=True, exist_ok=True)
+    openssl(
+        *("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650", "-subj", "/CN=mailcheck interop CA"),
+        *("-keyout", "ca.key", "-out", "ca.pem"),
+    )
+    files = {"ca": certs / "ca.pem"}
+    for name, hosts in (
+        ("mx", [f"mx.{DOMAIN}"]),
+        ("imap", [f"imap.{DOMAIN}", f"pop.{DOMAIN}"]),
+        ("web", [f"mta-sts.{DOMAIN}"]),
+    ):
+        openssl(
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            f"/CN={hosts[0]}",
+            "-keyout",
+            f"{name}.key",
+            "-out",
+            f"{name}.csr",
+        )
+        write(certs / f"{name}.ext", "subjectAltName=" + ",".join(f"DNS:{h}" for h in hosts) + "\n")
+        openssl(
+            *("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial"),
+            *("-days", "90", "-extfile", f"{name}.ext", "-out", f"{name}.crt"),
+        )
+        (certs / f"{name}.key").chmod(0o640)
+        files[f"{name}_cert"], files[f"{name}_key"] = certs / f"{name}.crt", certs / f"{name}.key"
+    mx_cert = x509.load_pem_x509_certificate(files["mx_cert"].read_bytes())
+    spki = mx_cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    files["tlsa"] = write(certs / "mx.tlsa", hashlib.sha256(spki).hexdigest())
     dkim_key = make_key("rsa", 2048)
     files["dkim_key"] = write(
         STATE / "dkim" / "mc.private",
