@@ -1,15 +1,18 @@
 """`mailcheck domain` against the lab world: a healthy domain passes, a broken one shows each fault at its stage."""
 
+import hashlib
 import json
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from mailcheck.auth.mtasts_policy import mx_matches, parse_policy
 from mailcheck.lab.https import Document, HttpsLabServer
+from mailcheck.lab.pki import self_signed
 from mailcheck.lab.server import server_context
 from mailcheck.lab.world import MailLab
-from tests.conftest import Cli
+from tests.conftest import Cli, SmtpLab
 
 
 def domain(cli: Cli, lab: MailLab, name: str, *extra: str):  # type: ignore[no-untyped-def]
@@ -278,3 +281,33 @@ def test_dead_resolver_means_nothing_could_be_checked(cli: Cli) -> None:
     assert run.code == 3
     assert {c["status"] for c in run.checks()} == {"error"}
     assert {c["stage"] for c in run.checks()} == {"dns"}
+
+
+def test_dane_ee_with_a_self_signed_certificate_is_no_failure(cli: Cli, smtp_lab: SmtpLab) -> None:
+    # Given an MX whose self-signed certificate is pinned by DANE-EE (TLSA 3 1 1), as RFC 7672 §3.1.1 allows
+    credential = self_signed("mx.dane-ee.test")
+    server = smtp_lab.start(name="mx.dane-ee.test", credential=credential)
+    spki = credential.cert.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    zone = smtp_lab.dns.zone
+    zone.add("dane-ee.test", "MX", "10 mx.dane-ee.test.")
+    zone.add("_25._tcp.mx.dane-ee.test", "TLSA", f"3 1 1 {hashlib.sha256(spki).hexdigest()}")
+    run = cli(
+        "domain",
+        "dane-ee.test",
+        "--only",
+        "smtp,dane",
+        "--mx-port",
+        str(server.port),
+        "--allow-private",
+        "--resolver",
+        smtp_lab.dns.address,
+        "--ca-file",
+        str(smtp_lab.ca_file),
+        "--timeout",
+        "2",
+        "--json",
+    )
+    # Then DANE senders deliver (the TLSA matches), and PKIX's complaint is a warning, not a failure
+    assert run.check("dane.match")["status"] == "pass"
+    certificate = run.check("smtp.certificate")
+    assert certificate["error"]["kind"] == "self-signed" and certificate["status"] == "warn"

@@ -141,6 +141,12 @@ def _validity_problem(chain: Sequence[x509.Certificate], now: dt.datetime, expir
     return Problem("not-yet-valid", "a CA certificate of the chain in the trust store is not yet valid", True)
 
 
+def _name_problem(leaf: x509.Certificate, expected_name: str) -> Problem:
+    dns_names, ips = _san(leaf)
+    names = ", ".join(dns_names + ips) or f"none (no subjectAltName; CN={common_name(leaf.subject)})"
+    return Problem("hostname-mismatch", f"the certificate is not for {expected_name} (it names {names})", True)
+
+
 def _issuer_problem(chain: Sequence[x509.Certificate], anchors: Sequence[x509.Certificate]) -> Problem:
     """OpenSSL found no issuer for some certificate: a missing intermediate, or a CA nobody trusts here."""
     top, issuer_known = _missing_issuer(chain, anchors)
@@ -172,9 +178,7 @@ def trust_problem(
     if code in (9, 10):  # X509_V_ERR_CERT_NOT_YET_VALID, X509_V_ERR_CERT_HAS_EXPIRED
         return _validity_problem(chain, now, expired=code == 10)
     if code in (62, 64):  # HOSTNAME_MISMATCH, IP_ADDRESS_MISMATCH
-        dns_names, ips = _san(leaf)
-        names = ", ".join(dns_names + ips) or f"none (no subjectAltName; CN={common_name(leaf.subject)})"
-        return Problem("hostname-mismatch", f"the certificate is not for {expected_name} (it names {names})", True)
+        return _name_problem(leaf, expected_name)
     if code == 18:  # DEPTH_ZERO_SELF_SIGNED_CERT
         return Problem("self-signed", f"the certificate is self-signed ({common_name(leaf.subject)})", True)
     if code == 19:  # SELF_SIGNED_CERT_IN_CHAIN
@@ -213,7 +217,7 @@ def _further_faults(chain: Sequence[x509.Certificate], expected_name: str, now: 
     if now > leaf.not_valid_after_utc or now < leaf.not_valid_before_utc:
         found.append(_validity_problem(chain[:1], now, expired=now > leaf.not_valid_after_utc))
     if not names_certificate(leaf, expected_name):
-        found.append(trust_problem(OpenSslVerdict(62, ""), chain, (), expected_name, now))
+        found.append(_name_problem(leaf, expected_name))
     return found
 
 
