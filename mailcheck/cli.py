@@ -384,34 +384,44 @@ def mailbox(domain: str, insecure: bool, opts: CommonOptions) -> None:
 
 
 @main.command()
-@click.argument("domain")
+@click.argument("domain", required=False)
 @click.option("--ip", help="Evaluate check_host() for mail from this IP address.")
-@click.option("--sender", metavar="ADDR", help="MAIL FROM address for --ip (default postmaster@DOMAIN).")
+@click.option(
+    "--sender",
+    metavar="ADDR",
+    help="MAIL FROM address for --ip (default postmaster@DOMAIN); '' is the null sender, checked as its HELO.",
+)
 @click.option("--helo", metavar="NAME", help="HELO name for --ip (default DOMAIN).")
 @common_options
-def spf(domain: str, ip: str | None, sender: str | None, helo: str | None, opts: CommonOptions) -> None:
+def spf(domain: str | None, ip: str | None, sender: str | None, helo: str | None, opts: CommonOptions) -> None:
     """Check DOMAIN's SPF record: syntax with positions, the include/redirect tree with each node's DNS
     lookups, the limits of 10 lookups and 2 void lookups, and the policy. With --ip, the check_host()
-    result from pyspf, cross-checked with mailcheck's own evaluation."""
+    result for the sender's domain (DOMAIN may then be left out), from mailcheck's own evaluation and from
+    pyspf; where they differ, the report says where each stopped."""
     from mailcheck.checks import spf as spf_check
     from mailcheck.names import is_ip_address
     from mailcheck.runner import run_check
 
-    name = domain_name(domain)
     query = None
     if ip is not None:
         if not is_ip_address(ip):
             raise BadInput(f"--ip {ip!r} is not an IP address")
-        if sender is not None and "@" not in sender:
+        if sender and "@" not in sender:
             raise BadInput(f"--sender {sender!r} is not an address (local@domain)")
-        query = spf_check.CheckHostQuery(ip, sender or f"postmaster@{name}", helo or name)
+        if domain is None and sender is None and helo is None:
+            raise BadInput("give a DOMAIN, or --sender (or --helo) with --ip")
+        query = spf_check.CheckHostQuery.for_transaction(ip, sender, helo, domain)
     elif sender or helo:
         raise BadInput("--sender and --helo need --ip")
+    elif domain is None:
+        raise BadInput("give a DOMAIN to check (or --ip with --sender to check a sender)")
+    name = domain_name(domain) if domain is not None else spf_check.record_domain(query)
+    target = name or (query.domain if query else "")
     execute(
         "spf",
-        name,
+        target,
         opts,
-        lambda ctx: run_check("spf.record", name, lambda: spf_check.probe(name, ctx, query), spf_check.evaluate),
+        lambda ctx: run_check("spf.record", target, lambda: spf_check.probe(name, ctx, query), spf_check.evaluate),
     )
 
 

@@ -3,10 +3,11 @@
 Limits per §4.6.4: 10 DNS-querying terms, 2 void lookups, 10 MX or PTR names per mechanism.
 """
 
+import dataclasses
 import ipaddress
 from dataclasses import dataclass, field
 
-from mailcheck.auth.spf_record import MacroContext, SpfRecord, Term, expand, is_spf, parse_spf
+from mailcheck.auth.spf_record import MacroContext, SpfRecord, Term, expand, is_spf, parse_spf, uses_validated_name
 from mailcheck.model import ProbeError
 from mailcheck.net.dns import DnsAnswer, DnsClient
 
@@ -50,7 +51,10 @@ def spf_texts(answer: DnsAnswer) -> list[str]:
 
 
 async def fetch_record(domain: str, dns: DnsClient) -> SpfRecord | None:
-    """The domain's one SPF record; None when it has none; SpfAbort for DNS errors or several records."""
+    """The domain's one SPF record; None when it has none (or cannot exist: a malformed name); SpfAbort for
+    DNS errors or several records."""
+    if malformed(domain) is not None:
+        return None
     try:
         answer = await dns.lookup(domain, "TXT")
     except ProbeError as err:
@@ -63,15 +67,42 @@ async def fetch_record(domain: str, dns: DnsClient) -> SpfRecord | None:
     return parse_spf(texts[0])
 
 
+def malformed(domain: str) -> str | None:
+    """Why DOMAIN cannot be an SPF <domain> (§4.3: an over-long or empty label, not multi-label, a literal),
+    or None when it can."""
+    name = domain.rstrip(".")
+    labels = name.split(".")
+    if len(labels) < 2:
+        return f"{domain!r} is not a multi-label domain name"
+    if any(not label for label in labels):
+        return f"{domain!r} has an empty label"
+    if any(len(label.encode()) > 63 for label in labels):
+        return f"{domain!r} has a label over 63 octets"
+    if len(name.encode()) > 253:
+        return f"{domain!r} is over 253 octets"
+    return None
+
+
+def client_address(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """The client address as SPF sees it: an IPv4-mapped IPv6 address is IPv4 (§5, RFC 4291 §2.5.5.2)."""
+    address = ipaddress.ip_address(ip)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
 class Evaluator:
     def __init__(self, dns: DnsClient, ip: str, sender: str, helo: str) -> None:
         self.dns = dns
-        self.ip = ipaddress.ip_address(ip)
+        self.ip = client_address(ip)
         self.sender = sender
         self.helo = helo
         self.state = _State()
 
     async def check_host(self, domain: str) -> SpfVerdict:
+        why = malformed(domain)
+        if why is not None:
+            return SpfVerdict("none", None, domain, f"{why}: check_host() returns none (RFC 7208 §4.3)")
         try:
             return await self._check(domain)
         except SpfAbort as abort:
@@ -94,7 +125,7 @@ class Evaluator:
             redirect = record.modifier("redirect")
             if redirect is not None and not any(t.name == "all" for t in record.mechanisms):
                 self.state.spend(redirect)
-                target = expand(redirect.domain_spec or "", macros)
+                target = await self._target(redirect, domain, macros)
                 verdict = await self._check(target)
                 if verdict.result == "none":
                     raise SpfAbort("permerror", f"redirect to {target}, which has no SPF record")
@@ -103,8 +134,33 @@ class Evaluator:
         finally:
             self.state.path.pop()
 
-    def _target(self, term: Term, domain: str, macros: MacroContext) -> str:
-        return expand(term.domain_spec, macros) if term.domain_spec else domain
+    async def _target(self, term: Term, domain: str, macros: MacroContext) -> str:
+        if not term.domain_spec:
+            return domain
+        if uses_validated_name(term.domain_spec):
+            macros = dataclasses.replace(macros, validated_name=await self._validated_name(domain))
+        return expand(term.domain_spec, macros)
+
+    async def _validated_name(self, domain: str) -> str:
+        """%{p} (§7.3): a PTR name of the client whose addresses include it; one under DOMAIN if there is
+        one; "unknown" when none validates. Lookup errors count as no name."""
+        try:
+            answer = await self.dns.reverse(str(self.ip))
+        except ProbeError:
+            return "unknown"
+        validated = []
+        for record in list(answer.records)[:NAME_LIMIT]:
+            name = record.to_text().rstrip(".")
+            try:
+                if self.ip in await self._addresses(name, count_void=False):
+                    validated.append(name)
+            except SpfAbort:
+                continue
+        lowered = domain.lower()
+        for name in validated:
+            if name.lower() == lowered or name.lower().endswith("." + lowered):
+                return name
+        return validated[0] if validated else "unknown"
 
     async def _addresses(
         self, name: str, count_void: bool = True
@@ -114,10 +170,15 @@ class Evaluator:
         return [ipaddress.ip_address(r.to_text()) for r in answer.records]
 
     async def _lookup(self, name: str, rdtype: str, count_void: bool = True) -> DnsAnswer:
-        try:
-            answer = await self.dns.lookup(name, rdtype)
-        except ProbeError as err:
-            raise SpfAbort("temperror", f"{rdtype} lookup of {name} failed: {err.message}") from None
+        if malformed(name) is not None:
+            # §4.8: a target name that is no valid domain name (e.g. made too long by macros) does not
+            # exist; it is not a DNS failure
+            answer = DnsAnswer(name, rdtype, (), name, nxdomain=True)
+        else:
+            try:
+                answer = await self.dns.lookup(name, rdtype)
+            except ProbeError as err:
+                raise SpfAbort("temperror", f"{rdtype} lookup of {name} failed: {err.message}") from None
         if not answer.records and count_void:
             self.state.voids += 1
             if self.state.voids > VOID_LIMIT:
@@ -137,7 +198,7 @@ class Evaluator:
         if name in ("ip4", "ip6"):
             return term.network is not None and self.ip.version == term.network.version and self.ip in term.network
         self.state.spend(term)
-        target = self._target(term, domain, macros)
+        target = await self._target(term, domain, macros)
         if name == "include":
             verdict = await self._check(target)
             if verdict.result in ("temperror", "permerror"):
@@ -168,8 +229,9 @@ class Evaluator:
             answer = await self.dns.reverse(str(self.ip))
         except ProbeError:
             return False  # §5.5: a PTR lookup error means no match, not temperror
+        target = target.lower().rstrip(".")
         for record in list(answer.records)[:NAME_LIMIT]:
-            name = record.to_text().rstrip(".").lower()
+            name = record.to_text().rstrip(".").lower()  # §5.5: names compare without regard to case
             if not (name == target or name.endswith("." + target)):
                 continue
             try:

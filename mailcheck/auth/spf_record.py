@@ -132,17 +132,16 @@ def _parse_cidr(suffix: str, column: int, problems: list[SpfProblem]) -> tuple[i
     return cidr4, cidr6
 
 
+_TRAILING_CIDR = re.compile(r"(.*?)((?:/\d+)?(?://\d+)?)", re.DOTALL)
+
+
 def _split_domain_and_cidr(argument: str) -> tuple[str, str]:
-    """``example.com/24//64`` → (``example.com``, ``/24//64``); macros may contain "/" only inside %{...}."""
-    depth = 0
-    for index, char in enumerate(argument):
-        if char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-        elif char == "/" and depth == 0:
-            return argument[:index], argument[index:]
-    return argument, ""
+    """``example.com/24//64`` → (``example.com``, ``/24//64``). Only a trailing dual-cidr-length is split off:
+    a domain-spec may itself hold "/" and ":" (§7.1: any visible character but "%"), as in
+    ``a:foo:bar/baz.example.com``."""
+    match = _TRAILING_CIDR.fullmatch(argument)
+    assert match is not None  # every string matches: the domain part can take it all
+    return match.group(1), match.group(2)
 
 
 def parse_term(text: str, column: int, problems: list[SpfProblem]) -> Term | None:
@@ -232,6 +231,12 @@ def _parse_modifier(text: str, column: int, name: str, value: str, problems: lis
         if why:
             problems.append(SpfProblem(column, f"{name}=: {why}"))
             return None
+    else:
+        # §A: unknown-modifier = name "=" macro-string; a value that is no macro-string is a permerror
+        why = check_macro_string(value, allow_exp_letters=True)
+        if why:
+            problems.append(SpfProblem(column, f"{name}=: {why}"))
+            return None
     return Term(text, column, name, domain_spec=value, modifier=True)
 
 
@@ -261,6 +266,7 @@ class MacroContext:
     sender: str
     domain: str
     helo: str
+    validated_name: str = "unknown"  # %{p}: filled in by the evaluator only when a term asks for it
 
     def letter(self, letter: str) -> str:
         local, _, sender_domain = self.sender.rpartition("@")
@@ -270,11 +276,16 @@ class MacroContext:
             "o": sender_domain,
             "d": self.domain,
             "i": ".".join(self.ip.exploded.replace(":", "")) if self.ip.version == 6 else str(self.ip),
-            "p": "unknown",  # §7.3: "p" should not be used; validating it needs extra lookups we do not spend
+            "p": self.validated_name,
             "v": "ip6" if self.ip.version == 6 else "in-addr",
             "h": self.helo,
         }
         return values[letter]
+
+
+def uses_validated_name(spec: str | None) -> bool:
+    """Does the domain-spec use %{p} (which costs PTR and address lookups, §7.3)?"""
+    return spec is not None and any(m.group(1) and m.group(1).lower() == "p" for m in _MACRO.finditer(spec))
 
 
 def expand(spec: str, ctx: MacroContext) -> str:

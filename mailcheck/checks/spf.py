@@ -10,6 +10,7 @@ from mailcheck.auth.spf_eval import LOOKUP_LIMIT, VOID_LIMIT, Evaluator, SpfVerd
 from mailcheck.auth.spf_record import SpfRecord, parse_spf
 from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
+from mailcheck.names import BadInput, domain_name
 from mailcheck.net.dns import DnsAnswer
 from mailcheck.runner import attempt
 
@@ -46,15 +47,46 @@ class SpfNode:
 
 @dataclass(frozen=True)
 class CheckHostQuery:
+    """One SMTP transaction's SPF question: client IP, MAIL FROM ('' for the null sender), HELO name, and
+    the domain check_host() is asked about (the MAIL FROM domain, or the HELO name for the null sender)."""
+
     ip: str
     sender: str
     helo: str
+    domain: str
+
+    @classmethod
+    def for_transaction(cls, ip: str, sender: str | None, helo: str | None, domain: str | None) -> "CheckHostQuery":
+        mail_from = sender if sender is not None else f"postmaster@{domain}"
+        helo_name = helo or domain or mail_from.rpartition("@")[2]
+        # RFC 7208 §2.4: with a null reverse-path, the MAIL FROM identity is postmaster@HELO
+        identity = mail_from.rpartition("@")[2] if mail_from else helo_name
+        return cls(ip, mail_from, helo_name, identity)
+
+    @property
+    def identity(self) -> str:
+        """The full MAIL FROM identity the macros see (RFC 7208 §4.1)."""
+        if not self.sender:
+            return f"postmaster@{self.helo}"
+        local, _, domain = self.sender.rpartition("@")
+        return f"{local or 'postmaster'}@{domain}"
+
+
+def record_domain(query: "CheckHostQuery | None") -> str | None:
+    """The domain whose record is reported beside check_host(): the query's domain when it is a well-formed
+    name (a malformed one has no record to show: check_host() returns none for it, RFC 7208 §4.3)."""
+    if query is None:
+        return None
+    try:
+        return domain_name(query.domain)
+    except BadInput:
+        return None
 
 
 @dataclass
 class SpfObservation:
     domain: str
-    root: SpfNode
+    root: SpfNode | None  # None: no record to walk (the sender's domain is malformed)
     truncated: bool = False
     query: CheckHostQuery | None = None
     ours: SpfVerdict | None = None
@@ -64,15 +96,16 @@ class SpfObservation:
 # --- probe -------------------------------------------------------------------------------------------------
 
 
-async def probe(domain: str, ctx: ProbeContext, query: CheckHostQuery | None = None) -> SpfObservation:
-    root = SpfNode(domain)
-    obs = SpfObservation(domain, root, query=query)
-    budget = [MAX_NODES]
-    await walk(root, ctx, [domain], budget, obs)
+async def probe(domain: str | None, ctx: ProbeContext, query: CheckHostQuery | None = None) -> SpfObservation:
+    """The record tree of DOMAIN (None: none to walk) and, with a query, both engines' check_host()."""
+    root = SpfNode(domain) if domain is not None else None
+    obs = SpfObservation(domain or (query.domain if query else ""), root, query=query)
+    if root is not None:
+        await walk(root, ctx, [root.domain], [MAX_NODES], obs)
     if query is not None:
-        evaluator = Evaluator(ctx.dns, query.ip, query.sender, query.helo)
+        evaluator = Evaluator(ctx.dns, query.ip, query.identity, query.helo)
         ours, theirs = await asyncio.gather(
-            evaluator.check_host(domain),
+            evaluator.check_host(query.domain),
             pyspf_check_host(query.ip, query.sender, query.helo, ctx.dns.nameservers, ctx.timeout),
         )
         obs.ours, obs.pyspf = ours, theirs
@@ -128,8 +161,8 @@ async def count_target(node: SpfNode, mechanism: str, name: str, ctx: ProbeConte
 
 
 def evaluate(obs: SpfObservation) -> list[CheckResult]:
-    results = [node_finding(node) for node in obs.root.walk()]
-    if obs.root.record is not None and not obs.root.record.problems:
+    results = [node_finding(node) for node in obs.root.walk()] if obs.root is not None else []
+    if obs.root is not None and obs.root.record is not None and not obs.root.record.problems:
         results.append(lookups_finding(obs))
         results.extend(policy_findings(obs.domain, obs.root.record))
     if obs.query is not None:
@@ -180,6 +213,7 @@ def node_finding(node: SpfNode) -> CheckResult:
 
 
 def lookups_finding(obs: SpfObservation) -> CheckResult:
+    assert obs.root is not None
     nodes = [n for n in obs.root.walk() if n.record is not None]
     terms = sum(n.lookups for n in nodes)
     with_hosts = terms + sum(n.mx_hosts for n in nodes)
@@ -275,11 +309,17 @@ def check_host_finding(obs: SpfObservation) -> CheckResult:
     }
     matched = f" ({ours.reason})" if ours.reason else ""
     if theirs != ours.result:
-        return subject.result(
-            Status.WARN,
-            f"pyspf says {theirs}, mailcheck's own evaluation says {ours.result}{matched}: the readings differ",
-            details,
+        their_stop = obs.pyspf.get("mechanism") or "no mechanism"
+        their_why = obs.pyspf.get("explanation") or ""
+        our_stop = ours.mechanism or "no mechanism"
+        message = (
+            f"the engines differ: pyspf says {theirs}, stopping at {their_stop}"
+            + (f" ({their_why})" if their_why else "")
+            + f"; mailcheck says {ours.result}, stopping at {our_stop} ({ours.reason}). mailcheck's reading "
+            "follows RFC 7208 and agrees with the RFC 7208 test suite on every scenario; a receiver running "
+            "pyspf would see pyspf's"
         )
+        return subject.result(Status.WARN, message, details, ErrorInfo(Stage.RECORD, "engines-differ", message))
     status = CHECK_HOST_STATUS.get(theirs, Status.WARN)
     error = ErrorInfo(Stage.RECORD, theirs, ours.reason) if status in (Status.FAIL, Status.ERROR) else None
     return subject.result(status, f"check_host() = {theirs}{matched}", details, error)

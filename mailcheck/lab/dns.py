@@ -27,7 +27,9 @@ MAX_CNAME_CHAIN = 8
 
 @dataclass(frozen=True)
 class Fault:
-    """How to misbehave for a name: ``servfail``, ``nxdomain``, ``refused``, ``drop``, ``slow``, ``truncate``."""
+    """How to misbehave for a name: ``servfail``, ``nxdomain``, ``refused``, ``drop``, ``slow``, ``truncate``,
+    or ``drop-empty`` (silent only for the types the name has no records of, as the RFC 7208 suite's
+    TIMEOUT means)."""
 
     kind: str
     delay: float = 0.0
@@ -201,7 +203,7 @@ class DnsResponder:
         response.flags |= dns.flags.AA
         fault = self._fault_for(qname)
         if fault is not None:
-            if fault.kind == "drop":
+            if fault.kind == "drop" or (fault.kind == "drop-empty" and self.zone.rrset(qname, qtype) is None):
                 return None
             if fault.kind == "slow":
                 await asyncio.sleep(fault.delay)
