@@ -2,14 +2,16 @@
 encrypted, and what the receivers concluded — offline, from the headers alone."""
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
+from email.utils import getaddresses
 
 from mailcheck.auth.dkim_key import parse_tags
 from mailcheck.headers.authresults import AuthResults, parse_authentication_results, parse_received_spf
 from mailcheck.headers.block import HeaderBlock, looks_binary, read_block
 from mailcheck.headers.dates import parse_date
 from mailcheck.headers.received import ReceivedHop, parse_received
-from mailcheck.headers.trace import TLS_ORDER, Hop, Trace, build_trace, duration_text
+from mailcheck.headers.trace import TLS_ORDER, Hop, Trace, TraceContext, build_trace, duration_text
 from mailcheck.headers.verdicts import Verdict, decode
 from mailcheck.model import CheckResult, ErrorInfo, Stage, Status, Subject
 
@@ -35,17 +37,46 @@ def analyse(data: bytes, source: str) -> HeadersObservation:
         return HeadersObservation(source, True, HeaderBlock())
     block = read_block(data)
     obs = HeadersObservation(source, False, block)
-    received: list[ReceivedHop] = [parse_received(f.value, f.name) for f in block.fields if f.key in TRACE_FIELDS]
+    trace_fields = [(i, f) for i, f in enumerate(block.fields) if f.key in TRACE_FIELDS]
+    received: list[ReceivedHop] = [parse_received(f.value, f.name) for _, f in trace_fields]
     origin = parse_date(block.first("Date") or "")
-    auth = [parse_authentication_results(f.value) for f in block.all("Authentication-Results")]
-    obs.trace = build_trace(received, origin, auth)
+    auth_fields = [(i, f) for i, f in enumerate(block.fields) if f.key == "authentication-results"]
+    auth = [parse_authentication_results(f.value) for _, f in auth_fields]
     obs.arc_results = [
         parse_authentication_results(f.value.split(";", 1)[-1]) for f in block.all("ARC-Authentication-Results")
     ]
+    arc_instances = [_arc_instance(f.value) for f in block.all("ARC-Authentication-Results")]
+    context = TraceContext(
+        received_positions=tuple(i for i, _ in trace_fields),
+        auth_positions=tuple(i for i, _ in auth_fields),
+        recipient_domains=tuple(recipient_domains(block)),
+        arc=tuple(zip(arc_instances, obs.arc_results, strict=True)),
+    )
+    obs.trace = build_trace(received, origin, auth, context)
     obs.received_spf = [f.value for f in block.all("Received-SPF")]
     obs.dkim_signatures = [f.value for f in block.all("DKIM-Signature")]
     obs.verdicts = [v for f in block.fields if (v := decode(f.name, f.value)) is not None]
     return obs
+
+
+RECIPIENT_FIELDS = ("Delivered-To", "X-Original-To", "Envelope-To", "To", "Cc")
+
+
+def recipient_domains(block: HeaderBlock) -> list[str]:
+    """Domains the message was addressed or delivered to, from the recipient header fields."""
+    found: list[str] = []
+    for name in RECIPIENT_FIELDS:
+        for field_ in block.all(name):
+            for _, address in getaddresses([field_.value]):
+                domain = address.rpartition("@")[2].strip().lower().rstrip(">")
+                if domain and domain not in found:
+                    found.append(domain)
+    return found[:50]
+
+
+def _arc_instance(value: str) -> int | None:
+    match = re.match(r"\s*i\s*=\s*(\d+)", value)
+    return int(match.group(1)) if match else None
 
 
 async def probe(data: bytes, source: str) -> HeadersObservation:
@@ -78,6 +109,14 @@ def evaluate(obs: HeadersObservation) -> list[CheckResult]:
     status = Status.WARN if block.notes or block.unparsed else Status.INFO
     if block.notes:
         summary += f"; {'; '.join(block.notes[:3])}"
+    if trace.omitted:
+        details["hops_omitted"] = trace.omitted
+        half = len(trace.hops) // 2
+        summary += (
+            f"; an absurd chain of {len(trace.hops) + trace.omitted} hops: analysed only the oldest {half} and "
+            f"newest {half}, {trace.omitted} in between left out"
+        )
+        status = Status.WARN
     results = [subject.result(status, summary, details)]
     results.extend(hop_findings(trace))
     results.extend(path_findings(trace))
@@ -103,6 +142,7 @@ def _tls_text(hop: Hop) -> str:
 
 def hop_findings(trace: Trace) -> list[CheckResult]:
     longest = max((h.delay.total_seconds() for h in trace.hops if h.delay), default=0.0)
+    external = {h.number for h in trace.external_hops() if not h.internal or h.border}
     results = []
     for hop in trace.hops:
         r = hop.received
@@ -128,7 +168,7 @@ def hop_findings(trace: Trace) -> list[CheckResult]:
             "continuous": hop.continuous,
         }
         status = Status.INFO
-        if hop.skew is not None or (hop.encrypted is False and not hop.internal and hop in trace.external_hops()):
+        if hop.skew is not None or (hop.encrypted is False and hop.number in external):
             status = Status.WARN
         if r.date is None and r.date_text:
             summary += f" | unreadable date {r.date_text!r}"
@@ -153,19 +193,19 @@ def path_findings(trace: Trace) -> list[CheckResult]:
     if slowest is not None and slowest.delay and slowest.delay.total_seconds() >= 60:
         text += f"; slowest: hop {slowest.number} ({duration_text(slowest.delay)})"
     results.append(transit.result(Status.INFO, text, details))
-    gaps = [h for h in trace.hops if h.continuous is False]
+    gaps = [(before, h) for before, h in zip(trace.hops, trace.hops[1:], strict=False) if h.continuous is False]
     chain = Subject("headers.chain", "message", Stage.PARSE)
     if gaps:
         listed = "; ".join(
             f"hop {h.number} claims to come from {h.received.sender_host or h.received.ip}, "
-            f"but hop {h.number - 1} handed it to {trace.hops[h.number - 2].received.by}"
-            for h in gaps
+            f"but hop {before.number} handed it to {before.received.by}"
+            for before, h in gaps
         )
         results.append(
             chain.result(
                 Status.WARN,
                 f"the chain is broken: {listed} (a hop is missing, or one was spliced in)",
-                {"gaps": [h.number for h in gaps]},
+                {"gaps": [h.number for _, h in gaps]},
             )
         )
     elif len(trace.hops) > 1:
@@ -201,21 +241,30 @@ def _auth_summary(results: AuthResults) -> str:
     return ", ".join(parts) or "none"
 
 
+TRUST_RULES = {
+    "rfc8601": "its authserv-id is a server of the receiving organisation (RFC 8601 §5)",
+    "microsoft-365": "Exchange Online's layout: no authserv-id, stamped inside the tenant above its border Received",
+    "arc-receiving-org": "ARC results sealed by the receiving organisation",
+}
+
+
 def auth_findings(trace: Trace, obs: HeadersObservation) -> list[CheckResult]:
     results = []
-    for index, (auth, trusted) in enumerate(trace.auth):
+    for index, header in enumerate(trace.auth):
+        auth = header.results
         subject = Subject(
             "headers.auth",
             f"Authentication-Results #{index + 1} by {auth.authserv_id or 'unnamed server'}",
             Stage.PARSE,
         )
-        details = {**auth.to_dict(), "trusted": trusted}
+        details = {**auth.to_dict(), "trusted": header.trusted, "trust_rule": header.rule}
         summary = _auth_summary(auth)
-        if not trusted:
+        if not header.trusted:
+            orgs = ", ".join(sorted(trace.receiving_orgs)) or "unknown"
             results.append(
                 subject.result(
                     Status.INFO,
-                    f"{summary} — not trusted: added outside the receiving organisation ({trace.receiving_org}), "
+                    f"{summary} — not trusted: added outside the receiving organisation ({orgs}), "
                     "so anyone could have written it (RFC 8601 §5)",
                     details,
                 )
@@ -225,11 +274,20 @@ def auth_findings(trace: Trace, obs: HeadersObservation) -> list[CheckResult]:
             r for r in auth.results if r.result in ("fail", "softfail", "permerror", "temperror", "neutral", "none")
         ]
         status = Status.WARN if failed else Status.PASS
-        results.append(subject.result(status, summary, details))
-    for index, arc in enumerate(obs.arc_results):
+        results.append(subject.result(status, f"{summary} (trusted: {TRUST_RULES[header.rule or '']})", details))
+    for index, header in enumerate(trace.arc):
+        arc = header.results
+        trust = f"trusted: {TRUST_RULES[header.rule]}" if header.rule else "not trusted: not the receiving organisation"
         results.append(
             Subject("headers.arc", f"ARC-Authentication-Results #{index + 1}", Stage.PARSE).result(
-                Status.INFO, f"{arc.authserv_id or '?'}: {_auth_summary(arc)}", arc.to_dict()
+                Status.INFO,
+                f"i={header.arc_instance or '?'} {arc.authserv_id or '?'}: {_auth_summary(arc)} ({trust})",
+                {
+                    **arc.to_dict(),
+                    "instance": header.arc_instance,
+                    "trusted": header.trusted,
+                    "trust_rule": header.rule,
+                },
             )
         )
     for value in obs.received_spf:

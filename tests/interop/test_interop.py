@@ -154,8 +154,9 @@ def test_roundtrip_through_postfix_opendkim_and_dovecot(cli: Cli, interop: dict[
     assert result.check("headers.dkim")["details"]["d"] == domain
 
 
-def delivered_message(interop: dict[str, Any], subject: str) -> Path:
-    """Send a message through Postfix with Python's own smtplib and return the file Dovecot stored."""
+def delivered_message(interop: dict[str, Any], subject: str, *, port: int = 587, tls: bool = True) -> Path:
+    """Send a message through Postfix with Python's own smtplib and return the file Dovecot stored: by
+    default submitted on 587 with AUTH; with port 25, relayed in as from another MX (with or without TLS)."""
     context = ssl.create_default_context(cafile=interop["ca_file"])
     context.check_hostname = False  # we connect by address; mailcheck's own tests check the name
     message = EmailMessage()
@@ -164,9 +165,11 @@ def delivered_message(interop: dict[str, Any], subject: str) -> Path:
     message["Subject"] = subject
     message.set_content("delivered by the interop suite\n")
     # an explicit EHLO name: smtplib would otherwise ask the system resolver for this machine's FQDN
-    with smtplib.SMTP("127.0.20.2", 587, local_hostname="client.interop.test", timeout=10) as client:
-        client.starttls(context=context)
-        client.login(interop["user"], interop["password"])
+    with smtplib.SMTP("127.0.20.2", port, local_hostname="client.interop.test", timeout=10) as client:
+        if tls:
+            client.starttls(context=context)
+        if port == 587:
+            client.login(interop["user"], interop["password"])
         client.send_message(message)
     maildir = Path(interop["mail_dir"]) / "alice"
     deadline = time.monotonic() + 30
@@ -187,3 +190,16 @@ def test_headers_and_dkim_verify_on_a_really_delivered_message(cli: Cli, interop
     verified = run(cli, interop, "dkim", "verify", str(path))
     signature = verified.check("dkim.signature")
     assert signature["status"] == "pass" and signature["details"]["d"] == interop["domain"]
+
+
+@pytest.mark.parametrize("tls", [True, False], ids=["first-hop-tls", "first-hop-plain"])
+def test_postfix_to_dovecot_lmtp_trace_has_no_false_warning(cli: Cli, interop: dict[str, Any], tls: bool) -> None:
+    # Given a message relayed into Postfix on port 25 and delivered to Dovecot over LMTP
+    path = delivered_message(interop, f"interop lmtp {tls} {time.time()}", port=25, tls=tls)
+    headers = cli("headers", str(path), "--json")
+    hops = headers.checks("headers.hop")
+    assert [h["details"]["with"] for h in hops] == (["ESMTPS", "LMTP"] if tls else ["ESMTP", "LMTP"])
+    # Then the LMTP hand-off is local delivery inside the receiving site, never the weakest external hop
+    assert hops[1]["details"]["internal"] is True and hops[1]["status"] == "info"
+    assert headers.check("headers.tls")["status"] != "warn" or "hop 2" not in headers.check("headers.tls")["summary"]
+    assert not [c for c in headers.checks() if c["status"] == "warn" and "LMTP" in c["summary"]]
