@@ -134,6 +134,63 @@ From: alice@sender.example
 To: bob@example.com
 """
 
+ZIMBRA = """\
+Received: from mail.example.com (LHLO mail.example.com) (10.0.0.5) by
+ mail.example.com with LMTP; Mon, 23 Nov 2026 10:00:05 +0000 (UTC)
+Received: from localhost (localhost [127.0.0.1])
+	by mail.example.com (Postfix) with ESMTP id 5C3
+	for <bob@example.com>; Mon, 23 Nov 2026 10:00:04 +0000 (UTC)
+Received: from mail.example.com ([127.0.0.1])
+	by localhost (mail.example.com [127.0.0.1]) (amavisd-new, port 10032)
+	with ESMTP id k2Xy for <bob@example.com>;
+	Mon, 23 Nov 2026 10:00:03 +0000 (UTC)
+Authentication-Results: mail.example.com (amavisd-new); dkim=pass (2048-bit key) header.d=sender.example
+Received: from mx.sender.example (mx.sender.example [198.51.100.30])
+	(using TLSv1.2 with cipher ECDHE-RSA-AES256-GCM-SHA384 (256/256 bits))
+	(No client certificate requested)
+	by mail.example.com (Postfix) with ESMTPS id 3A2
+	for <bob@example.com>; Mon, 23 Nov 2026 10:00:01 +0000 (UTC)
+From: alice@sender.example
+To: bob@example.com
+"""
+
+INTO_PROTON = """\
+Delivered-To: bob@proton.me
+X-Original-To: bob@proton.me
+Authentication-Results: mailin025.protonmail.ch; dkim=pass (2048-bit key) header.d=sender.example header.i=@sender.example header.b="AbCdEf12"
+Authentication-Results: mailin025.protonmail.ch; spf=pass smtp.mailfrom=sender.example
+Authentication-Results: mailin025.protonmail.ch; dmarc=pass (p=reject dis=none) header.from=sender.example
+Received: from mail.sender.example (mail.sender.example [198.51.100.40])
+	(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)
+	 key-exchange X25519 server-signature RSA-PSS (4096 bits) server-digest SHA256)
+	(No client certificate requested)
+	by mailin025.protonmail.ch (Postfix) with ESMTPS id 4Xyz1
+	for <bob@proton.me>; Mon, 23 Nov 2026 10:00:01 +0000 (UTC)
+From: alice@sender.example
+To: bob@proton.me
+"""
+
+INTO_FASTMAIL = """\
+Received: from compute3.internal (compute3.nyi.internal [10.202.2.43])
+	 by mailbox.nyi.internal (Cyrus 3.9.0) with LMTPA;
+	 Mon, 23 Nov 2026 05:00:03 -0500
+Authentication-Results: mx4.messagingengine.com;
+    dkim=pass (2048-bit rsa key sha256) header.d=sender.example;
+    spf=pass smtp.mailfrom=alice@sender.example
+Received: from mx4.messagingengine.com ([10.202.2.203])
+  by compute3.internal (LMTPProxy); Mon, 23 Nov 2026 05:00:03 -0500
+Received: from mx4.messagingengine.com (localhost [127.0.0.1])
+	by mailmx.nyi.internal (Postfix) with ESMTP id 4C1
+	for <bob@fastmail.com>; Mon, 23 Nov 2026 05:00:02 -0500 (EST)
+Received: from mail.sender.example (mail.sender.example [198.51.100.50])
+	(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits))
+	(No client certificate requested)
+	by mx4.messagingengine.com (Postfix) with ESMTPS
+	for <bob@fastmail.com>; Mon, 23 Nov 2026 05:00:01 -0500 (EST)
+From: alice@sender.example
+To: bob@fastmail.com
+"""
+
 
 @pytest.mark.parametrize(
     ("sample", "hops", "border", "internal", "encrypted", "trusted"),
@@ -149,8 +206,23 @@ To: bob@example.com
         (POSTFIX_AMAVIS, 3, 1, {1, 2, 3}, {1: True}, ["rfc8601"]),
         # An Authentication-Results naming a server of no one's: not believed
         (SENDMAIL, 1, 1, {1}, {1: True}, [None]),
+        # Zimbra: Postfix, Amavis on loopback, Postfix again, LMTP into the mailbox server
+        (ZIMBRA, 4, 1, {1, 2, 3, 4}, {1: True}, ["rfc8601"]),
+        (INTO_PROTON, 1, 1, {1}, {1: True}, ["rfc8601", "rfc8601", "rfc8601"]),
+        # Fastmail: hops between *.internal hosts and LMTP into Cyrus are inside the site
+        (INTO_FASTMAIL, 4, 1, {1, 2, 3, 4}, {1: True}, ["rfc8601"]),
     ],
-    ids=["postfix-dovecot-lmtp", "gmail-to-microsoft-365", "into-gmail", "exim", "postfix-amavis", "sendmail"],
+    ids=[
+        "postfix-dovecot-lmtp",
+        "gmail-to-microsoft-365",
+        "into-gmail",
+        "exim",
+        "postfix-amavis",
+        "sendmail",
+        "zimbra",
+        "proton",
+        "fastmail",
+    ],
 )
 def test_vendor_layouts(
     sample: str, hops: int, border: int, internal: set[int], encrypted: dict[int, bool], trusted: list[str | None]

@@ -21,7 +21,12 @@ TLS_ORDER = {"SSL 3.0": 0, "TLS 1.0": 1, "TLS 1.1": 2, "TLS 1.2": 3, "TLS 1.3": 
 PROVIDER_FAMILIES = (
     frozenset({"outlook.com", "office365.com", "microsoft.com", "exchangelabs.com"}),
     frozenset({"google.com", "gmail.com", "googlemail.com"}),
+    frozenset({"protonmail.ch", "proton.me", "protonmail.com", "pm.me"}),
+    frozenset({"messagingengine.com", "fastmail.com", "fastmail.fm"}),
 )
+# Names that only exist inside a site (RFC 6762 .local, RFC 8375 home.arpa, the ICANN-reserved .internal,
+# and the common .lan/.localdomain): a hop between such hosts never crossed the Internet.
+SITE_SUFFIXES = (".internal", ".local", ".localdomain", ".lan", ".home.arpa")
 MICROSOFT = PROVIDER_FAMILIES[0]
 # Local delivery into a mailbox store: never a network hop between organisations.
 LOCAL_PROTOCOLS = {"lmtp", "lmtps", "lmtpa", "lmtpsa", "local", "qmqp", "uucp"}
@@ -42,8 +47,14 @@ def org_domain(name: str | None) -> str | None:
 
 
 def _single_label(name: str | None) -> bool:
-    """A short host name (``mailhost``): local naming, as Dovecot's LMTP and many internal relays use."""
-    return bool(name) and "." not in name.strip(".") and not is_ip_address(name.strip("[]"))  # type: ignore[union-attr]
+    """A short host name (``mailhost``) or a site-only name (``compute3.internal``): local naming, as
+    Dovecot's LMTP, Fastmail's and many internal relays use."""
+    if not name:
+        return False
+    bare = name.lower().strip(".")
+    if bare.endswith(SITE_SUFFIXES) or bare == "localhost":
+        return True
+    return "." not in bare and not is_ip_address(bare.strip("[]"))
 
 
 # Networks that never cross the Internet: RFC 1918, shared address space (RFC 6598), unique local (RFC 4193).
