@@ -162,7 +162,7 @@ Authentication-Results: mailin025.protonmail.ch; spf=pass smtp.mailfrom=sender.e
 Authentication-Results: mailin025.protonmail.ch; dmarc=pass (p=reject dis=none) header.from=sender.example
 Received: from mail.sender.example (mail.sender.example [198.51.100.40])
 	(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)
-	 key-exchange X25519 server-signature RSA-PSS (4096 bits) server-digest SHA256)
+  key-exchange X25519 server-signature RSA-PSS (4096 bits) server-digest SHA256)
 	(No client certificate requested)
 	by mailin025.protonmail.ch (Postfix) with ESMTPS id 4Xyz1
 	for <bob@proton.me>; Mon, 23 Nov 2026 10:00:01 +0000 (UTC)
@@ -172,8 +172,8 @@ To: bob@proton.me
 
 INTO_FASTMAIL = """\
 Received: from compute3.internal (compute3.nyi.internal [10.202.2.43])
-	 by mailbox.nyi.internal (Cyrus 3.9.0) with LMTPA;
-	 Mon, 23 Nov 2026 05:00:03 -0500
+	by mailbox.nyi.internal (Cyrus 3.9.0) with LMTPA;
+	Mon, 23 Nov 2026 05:00:03 -0500
 Authentication-Results: mx4.messagingengine.com;
     dkim=pass (2048-bit rsa key sha256) header.d=sender.example;
     spf=pass smtp.mailfrom=alice@sender.example
