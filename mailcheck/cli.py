@@ -84,7 +84,7 @@ def execute(
     start = time.monotonic()
     results = run_sync(checks(ctx))
     report = make_report(command, target, results, start)
-    render(report, opts.format, sys.stdout)
+    render(report, opts.format, sys.stdout, opts.show_all)
     sys.stdout.flush()
     raise click.exceptions.Exit(report.exit_code(opts.fail_on))
 
@@ -672,7 +672,7 @@ def domain(
     name = domain_name(domain)
     from mailcheck.batch import check_domain
 
-    live = opts.format == "table" and sys.stderr.isatty()
+    live = opts.format in ("report", "table") and sys.stderr.isatty()
     execute("domain", name, opts, lambda ctx: check_domain(name, options, ctx, expectations, live))
 
 

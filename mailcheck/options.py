@@ -29,6 +29,7 @@ class CommonOptions:
     format: str
     fail_on: Status
     verbose: bool
+    show_all: bool = False
 
     def context(self) -> "ProbeContext":
         # Imported here: the DNS stack is heavy and --help/--version must start fast.
@@ -60,6 +61,7 @@ def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
             format=fmt,
             fail_on=Status(kwargs.pop("fail_on")),
             verbose=kwargs.pop("verbose"),
+            show_all=kwargs.pop("show_all"),
         )
         return command(*args, opts=opts, **kwargs)
 
@@ -89,10 +91,11 @@ def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "--format",
             "fmt",
             type=click.Choice(FORMATS),
-            default="table",
+            default="report",
             show_default=True,
-            help="Output format.",
+            help="Output format: report (a diagnosis by stage), table (every check in a grid), json, junit.",
         ),
+        click.option("--all", "show_all", is_flag=True, help="In the report, detail every check, passing ones too."),
         click.option(
             "--fail-on",
             type=click.Choice(["fail", "warn"]),

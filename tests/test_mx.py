@@ -238,11 +238,20 @@ def test_resolver_from_environment(cli: Cli, dns_server: DnsResponder) -> None:
 def test_table_output_shows_each_check_and_a_summary(cli: Cli, dns_server: DnsResponder) -> None:
     healthy(dns_server)
     dns_server.fault("mx2.example.test", "servfail")
-    run = cli("mx", "example.test", "--resolver", dns_server.address, "--allow-private")
+    run = cli("mx", "example.test", "--resolver", dns_server.address, "--allow-private", "--format", "table")
     assert run.code == 1
     assert "mailcheck mx example.test" in run.out
     assert "mx.host" in run.out and "mx2.example.test" in run.out and "servfail" in run.out
     assert "result: ERROR" in run.out
+
+
+def test_report_output_opens_with_the_verdict_and_details_the_error(cli: Cli, dns_server: DnsResponder) -> None:
+    healthy(dns_server)
+    dns_server.fault("mx2.example.test", "servfail")
+    run = cli("mx", "example.test", "--resolver", dns_server.address, "--allow-private")
+    lines = run.out.splitlines()
+    assert lines[0].startswith("ERROR: 1 not checked") and lines[1] == "mailcheck mx example.test"
+    assert "DNS and MX" in run.out and "SERVFAIL" in run.out and "mx2.example.test" in run.out
 
 
 def test_junit_output_marks_failures(cli: Cli, dns_server: DnsResponder) -> None:

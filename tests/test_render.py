@@ -36,6 +36,15 @@ def test_table_output_contains_no_escape_sequences_and_keeps_markup_literal() ->
     assert "[bold]loud[/bold]" in text
 
 
+def test_report_output_contains_no_escape_sequences_and_keeps_markup_literal() -> None:
+    out = io.StringIO()
+    render(hostile_report(), "report", out, show_all=True)
+    text = out.getvalue()
+    assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+    assert "\\x1b[31mRED" in text
+    assert "[bold]loud[/bold]" in text
+
+
 def test_json_keeps_the_data_exact() -> None:
     out = io.StringIO()
     render(hostile_report(), "json", out)

@@ -299,9 +299,11 @@ def test_banner_with_terminal_escapes_and_markup_is_shown_escaped(cli: Cli, smtp
     server = smtp_lab.start(
         SmtpBehaviour(hostname="mx.lab.test", banner="220 mx.lab.test \x1b[2J\x1b[31m[bold red]pwned[/bold red]")
     )
-    run = cli(*smtp_lab.args(server))
+    run = cli(*smtp_lab.args(server), "--all")  # --all: the passing greeting's banner is shown too
     assert "\x1b" not in run.out
     assert "\\x1b[2J" in run.out and "[bold red]pwned[/bold red]" in run.out
+    table = cli(*smtp_lab.args(server), "--format", "table")
+    assert "\x1b" not in table.out and "\\x1b[2J" in table.out
 
 
 def test_verbose_transcript_uses_swaks_notation(cli: Cli, smtp_lab: SmtpLab) -> None:

@@ -4,11 +4,12 @@ from typing import TextIO
 
 from mailcheck.model import Report
 
-FORMATS = ("table", "json", "junit")
+FORMATS = ("report", "table", "json", "junit")
 
 
-def render(report: Report, fmt: str, out: TextIO) -> None:
-    """Write ``report`` to ``out`` in ``fmt`` (one of :data:`FORMATS`)."""
+def render(report: Report, fmt: str, out: TextIO, show_all: bool = False) -> None:
+    """Write ``report`` to ``out`` in ``fmt`` (one of :data:`FORMATS`); ``show_all`` details every check in
+    the report view."""
     if fmt == "json":
         from mailcheck.render.json import render_json
 
@@ -17,7 +18,11 @@ def render(report: Report, fmt: str, out: TextIO) -> None:
         from mailcheck.render.junit import render_junit
 
         render_junit(report, out)
-    else:
+    elif fmt == "table":
         from mailcheck.render.table import render_table
 
         render_table(report, out)
+    else:
+        from mailcheck.render.report import render_report
+
+        render_report(report, out, show_all)

@@ -1,0 +1,45 @@
+"""What to do about a finding: the "change" column of the troubleshooting guide that ships with the package,
+looked up by stage and error kind, so the report's hints and the guide can never disagree."""
+
+import functools
+import re
+from importlib import resources
+
+_SECTION = re.compile(r"^## (\w+)")
+_ROW = re.compile(r"^\|(.+)\|\s*$")
+_KIND = re.compile(r"`([a-z0-9-]+)`")
+
+
+@functools.cache
+def _table() -> dict[tuple[str, str], str]:
+    """(stage, kind) → the guide's "change" text; stage "" holds the first entry for each kind."""
+    try:
+        text = resources.files("mailcheck").joinpath("troubleshooting.md").read_text(encoding="utf-8")
+    except (FileNotFoundError, OSError):
+        return {}
+    found: dict[tuple[str, str], str] = {}
+    stage = ""
+    for line in text.splitlines():
+        heading = _SECTION.match(line)
+        if heading:
+            stage = heading.group(1)
+            continue
+        row = _ROW.match(line)
+        if not row:
+            continue
+        cells = [cell.strip() for cell in row.group(1).split("|")]
+        if len(cells) < 4 or cells[0] in ("kind", "") or set(cells[0]) <= set("-"):
+            continue
+        change = cells[-1].replace("`", "")
+        if change in ("", "—"):
+            continue
+        for kind in _KIND.findall(cells[0]):
+            found.setdefault((stage, kind), change)
+            found.setdefault(("", kind), change)
+    return found
+
+
+def hint(stage: str, kind: str) -> str | None:
+    """The guide's advice for KIND at STAGE (or for KIND anywhere), if it gives any."""
+    table = _table()
+    return table.get((stage, kind)) or table.get(("", kind))
