@@ -19,7 +19,7 @@ WORKDIR = Path("/tmp/mailcheck-lab")
 
 
 def run(args: list[str]) -> str:
-    env = {**os.environ, "COLUMNS": "118", "NO_COLOR": "1", "MAILCHECK_RESOLVER": ""}
+    env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "MAILCHECK_RESOLVER": ""}
     done = subprocess.run(
         [sys.executable, "-m", "mailcheck", *args], capture_output=True, text=True, env=env, timeout=120
     )

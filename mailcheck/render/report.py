@@ -94,7 +94,7 @@ class Strip:
             count, status = found.get(name, (0, Status.PASS))
             found[name] = (count + 1, Status.worst([status, check.status]) if count else check.status)
         return [
-            (f"{name}×{count}" if count > 1 and not endpoint else name, status)
+            (f"{name}*{count}" if count > 1 and not endpoint else name, status)
             for name, (count, status) in found.items()
         ]
 
@@ -155,14 +155,40 @@ def _sections(checks: Iterable[CheckResult], command: str) -> list[tuple[str, li
     return sections
 
 
+class _Transliterating:
+    """A text stream that cannot fail on a character its encoding lacks (a server's é on a C-locale
+    terminal): such characters are written as backslash escapes."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.encoding = getattr(out, "encoding", None) or "ascii"
+
+    def write(self, text: str) -> int:
+        return self.out.write(text.encode(self.encoding, "backslashreplace").decode(self.encoding))
+
+    def flush(self) -> None:
+        self.out.flush()
+
+    def isatty(self) -> bool:
+        return self.out.isatty()
+
+    def fileno(self) -> int:
+        return self.out.fileno()
+
+
+def _unicode_capable(out: TextIO) -> bool:
+    encoding = (getattr(out, "encoding", None) or "utf-8").lower().replace("-", "").replace("_", "")
+    return encoding.startswith("utf")
+
+
 class ReportView:
     """Writes one report to a console."""
 
-    def __init__(self, console: Console, show_all: bool) -> None:
+    def __init__(self, console: Console, show_all: bool, unicode: bool = True) -> None:
         self.console = console
         self.show_all = show_all
-        encoding = (console.encoding or "").lower().replace("-", "")
-        self.symbols = SYMBOLS if encoding.startswith("utf") else ASCII_SYMBOLS
+        self.symbols = SYMBOLS if unicode else ASCII_SYMBOLS
+        self.times, self.arrow = ("×", "→") if unicode else ("x", "->")
 
     def mark(self, status: Status) -> Text:
         return Text(self.symbols[status], style=STATUS_STYLE[status])
@@ -186,7 +212,7 @@ class ReportView:
         """The marks, wrapped by hand so that a word and its symbol always stay on one line."""
         lines: list[Text] = [Text()]
         for name, status in marks:
-            cell = Text(printable(name) + " ").append_text(self.mark(status))
+            cell = Text(printable(name).replace("*", self.times) + " ").append_text(self.mark(status))
             if lines[-1].cell_len and lines[-1].cell_len + 2 + cell.cell_len > width:
                 lines.append(Text())
             if lines[-1].cell_len:
@@ -229,7 +255,7 @@ class ReportView:
         self.hanging(head, body)
         advice = hint(check.error.stage.value, check.error.kind) if check.error is not None else None
         if advice and check.status in (Status.WARN, Status.FAIL, Status.ERROR):
-            self.hanging(Text(" " * head.cell_len + "→ "), Text(advice, style="italic"))
+            self.hanging(Text(" " * head.cell_len + self.arrow + " "), Text(advice, style="italic"))
 
     def timeline(self, hops: list[CheckResult]) -> None:
         """One line per hop: delay with a bar, protocol and TLS version, inside or outside the border, path."""
@@ -279,4 +305,6 @@ class ReportView:
 
 
 def render_report(report: Report, out: TextIO, show_all: bool = False) -> None:
-    ReportView(make_console(out), show_all).render(report)
+    unicode = _unicode_capable(out)
+    stream: TextIO = out if unicode else _Transliterating(out)  # type: ignore[assignment]
+    ReportView(make_console(stream), show_all, unicode).render(report)
