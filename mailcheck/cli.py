@@ -234,6 +234,11 @@ def credentials_from(user: str | None, password_env: str | None, password_file: 
 @credential_options
 @click.option("--from", "mail_from", metavar="ADDR", help="Send MAIL FROM:<ADDR> (then RSET; never DATA).")
 @click.option("--rcpt", "rcpt_to", metavar="ADDR", multiple=True, help="Send RCPT TO:<ADDR> (repeatable).")
+@click.option(
+    "--relay-test",
+    is_flag=True,
+    help="Ask the server to relay from and to foreign addresses (RFC 2606 domains); never DATA, always RSET.",
+)
 @common_options
 def smtp(
     host: str,
@@ -250,6 +255,7 @@ def smtp(
     allow_plaintext_auth: bool,
     mail_from: str | None,
     rcpt_to: tuple[str, ...],
+    relay_test: bool,
     opts: CommonOptions,
 ) -> None:
     """Walk one SMTP session per address of HOST, stage by stage.
@@ -273,7 +279,10 @@ def smtp(
         allow_plaintext_auth=allow_plaintext_auth,
         mail_from=mail_from,
         rcpt_to=rcpt_to,
+        relay_test=relay_test,
     )
+    if relay_test and (mail_from or rcpt_to or user):
+        raise BadInput("--relay-test runs its own envelope: leave out --from, --rcpt and --user")
     execute(
         "smtp",
         target.label,
@@ -422,6 +431,72 @@ def spf(domain: str | None, ip: str | None, sender: str | None, helo: str | None
         target,
         opts,
         lambda ctx: run_check("spf.record", target, lambda: spf_check.probe(name, ctx, query), spf_check.evaluate),
+    )
+
+
+@main.command()
+@click.argument("ip")
+@click.option("--domain", "sender_domain", required=True, help="The domain the address sends for (MAIL FROM, From).")
+@click.option("--helo", metavar="NAME", help="The name the sending server gives in HELO/EHLO.")
+@click.option(
+    "--blocklist",
+    "ip_lists",
+    multiple=True,
+    metavar="ZONE",
+    help="An IP blocklist zone to ask (repeatable; replaces the default lists).",
+)
+@click.option(
+    "--domain-blocklist",
+    "domain_lists",
+    multiple=True,
+    metavar="ZONE",
+    help="A domain blocklist zone to ask (repeatable; replaces the default lists).",
+)
+@ALLOW_PRIVATE
+@common_options
+def sender(
+    ip: str,
+    sender_domain: str,
+    helo: str | None,
+    ip_lists: tuple[str, ...],
+    domain_lists: tuple[str, ...],
+    allow_private: bool,
+    opts: CommonOptions,
+) -> None:
+    """Can IP send mail for --domain? Reverse DNS and its forward confirmation, the HELO name, SPF for the
+    address, a DMARC policy, and DNS blocklists (RFC 5782) for the address, the domain and the HELO name,
+    each line with the receivers that demand it."""
+    import ipaddress
+
+    from mailcheck.auth import dnsbl
+    from mailcheck.checks import sender as sender_check
+    from mailcheck.names import is_ip_address
+    from mailcheck.runner import run_check
+
+    if not is_ip_address(ip):
+        raise BadInput(f"{ip!r} is not an IP address")
+    address = ipaddress.ip_address(ip)
+    name = domain_name(sender_domain)
+    if not address.is_global and not allow_private:
+        raise BadInput(
+            f"{ip} is a private or reserved address: receivers and blocklists never see it "
+            "(--allow-private to check it anyway)"
+        )
+    helo_name = domain_name(helo) if helo else None
+    ip_zones = [dnsbl.custom_list(domain_name(z), "ip") for z in ip_lists] or list(dnsbl.DEFAULT_IP_LISTS)
+    domain_zones = [dnsbl.custom_list(domain_name(z), "domain") for z in domain_lists] or list(
+        dnsbl.DEFAULT_DOMAIN_LISTS
+    )
+    execute(
+        "sender",
+        f"{address} for {name}",
+        opts,
+        lambda ctx: run_check(
+            "sender.ptr",
+            str(address),
+            lambda: sender_check.probe(str(address), name, helo_name, ip_zones, domain_zones, ctx),
+            sender_check.evaluate,
+        ),
     )
 
 
@@ -585,7 +660,7 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
 @click.option(
     "--skip",
     metavar="PARTS",
-    help="Comma-separated parts to skip: mx,smtp,mta-sts,dane,tls-rpt,spf,dkim,dmarc,bimi,mailbox.",
+    help="Comma-separated parts to skip: mx,blocklist,smtp,mta-sts,dane,tls-rpt,spf,dkim,dmarc,bimi,mailbox.",
 )
 @click.option("--only", metavar="PARTS", help="Run only these parts (comma-separated).")
 @click.option(
@@ -624,6 +699,13 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     help="Domains checked at once with --from-file.",
 )
 @click.option("--shard", metavar="I/N", help="With --from-file, check only every N-th domain starting at I (0-based).")
+@click.option(
+    "--blocklist",
+    "ip_lists",
+    multiple=True,
+    metavar="ZONE",
+    help="IP blocklist zone to check the MX addresses on (repeatable; replaces the default lists).",
+)
 @common_options
 def domain(
     domain: str | None,
@@ -638,6 +720,7 @@ def domain(
     from_file: str | None,
     concurrency: int,
     shard: str | None,
+    ip_lists: tuple[str, ...],
     opts: CommonOptions,
 ) -> None:
     """Check the whole mail path of DOMAIN in one run: MX, SMTP + STARTTLS on every MX address, MTA-STS,
@@ -651,8 +734,11 @@ def domain(
     parts = frozenset((chosen or set(PARTS)) - skipped)
     if not parts:
         raise BadInput("--skip/--only leave nothing to check")
+    from mailcheck.auth import dnsbl
+
+    lists = tuple(dnsbl.custom_list(domain_name(z), "ip") for z in ip_lists) or dnsbl.DEFAULT_IP_LISTS
     options = DomainOptions(
-        parts, tuple(s.lower() for s in dkim_selectors), allow_private, mx_port, mta_sts_port, insecure
+        parts, tuple(s.lower() for s in dkim_selectors), allow_private, mx_port, mta_sts_port, insecure, lists
     )
     expectations = None
     if expect_file is not None:

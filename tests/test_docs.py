@@ -20,6 +20,7 @@ PATTERNS = [
 ]
 # Kinds built at run time: the ARC chain verdict and SPF check_host() results that fail.
 DYNAMIC = {"arc-fail", "arc-none", "fail", "softfail", "permerror", "temperror"}
+DYNAMIC |= {f"spf-{result}" for result in ("fail", "softfail", "neutral", "none", "permerror", "temperror")}
 
 
 def emitted_kinds() -> set[str]:

@@ -13,6 +13,8 @@ from mailcheck.checks import dmarc as dmarc_check
 from mailcheck.checks.dkim_verify import VerifyObservation, verify_message
 from mailcheck.context import ProbeContext
 from mailcheck.headers.authresults import parse_authentication_results, parse_received_spf
+from mailcheck.headers.block import read_block
+from mailcheck.headers.bulk import unsubscribe_findings
 from mailcheck.headers.message_headers import address_domain, author_domains, header_values, parse_headers
 from mailcheck.model import CheckResult, ErrorInfo, Stage, Status, Subject
 
@@ -28,6 +30,7 @@ class SpfEvidence:
 class EvaluateObservation:
     source: str
     authors: list[str]
+    bulk: list[CheckResult] = field(default_factory=list)  # one-click unsubscribe, for bulk mail
     dkim: VerifyObservation | None = None
     spf: SpfEvidence | None = None
     policy: dmarc_check.DmarcObservation | None = None
@@ -49,7 +52,7 @@ def spf_from_headers(data: bytes) -> SpfEvidence | None:
 
 async def probe(data: bytes, source: str, ctx: ProbeContext, ip: str | None, helo: str | None) -> EvaluateObservation:
     headers = parse_headers(data)
-    obs = EvaluateObservation(source, author_domains(headers))
+    obs = EvaluateObservation(source, author_domains(headers), unsubscribe_findings(read_block(data)))
     if len(obs.authors) != 1:
         return obs
     author = obs.authors[0]
@@ -134,6 +137,7 @@ def evaluate(obs: EvaluateObservation) -> list[CheckResult]:
             )
         )
     results.append(verdict_finding(author, record, step, dkim_pass, spf_pass))
+    results.extend(obs.bulk)
     return results
 
 

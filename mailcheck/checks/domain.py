@@ -3,10 +3,13 @@ a message travels: DNS → MX hosts → SMTP + STARTTLS → transport policy →
 
 import asyncio
 import dataclasses
+import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from mailcheck.auth.dnsbl import DEFAULT_IP_LISTS, Blocklist
+from mailcheck.checks import blocklist as blocklist_check
 from mailcheck.checks import dane as dane_check
 from mailcheck.checks import dkim as dkim_check
 from mailcheck.checks import dmarc as dmarc_check
@@ -20,9 +23,9 @@ from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ProbeError, Stage, Subject
 from mailcheck.runner import attempt
 
-PARTS = ("mx", "smtp", "mta-sts", "dane", "tls-rpt", "spf", "dkim", "dmarc", "bimi", "mailbox")
+PARTS = ("mx", "blocklist", "smtp", "mta-sts", "dane", "tls-rpt", "spf", "dkim", "dmarc", "bimi", "mailbox")
 SECTIONS = (
-    ("dns", ("mx",)),
+    ("dns", ("mx", "blocklist")),
     ("smtp", ("smtp",)),
     ("transport policy", ("mta-sts", "dane", "tls-rpt")),
     ("sender authentication", ("spf", "dkim", "dmarc", "bimi")),
@@ -39,6 +42,7 @@ class DomainOptions:
     mx_port: int = 25
     mta_sts_port: int = 443
     insecure: bool = False
+    blocklists: tuple[Blocklist, ...] = DEFAULT_IP_LISTS
 
 
 @dataclass
@@ -54,11 +58,19 @@ class DomainObservation:
     dmarc: Any = None
     reporting: Any = None
     endpoints: Any = None
+    blocklists: Any = None  # list[ListObservation] | ProbeError
 
     def mx_hosts(self) -> list[str]:
         if not isinstance(self.mx, mx_check.MxObservation):
             return []
         return [h.name for h in self.mx.hosts if not h.ip_literal and h.addresses()]
+
+    def public_mx_addresses(self) -> list[str]:
+        """The MX hosts' addresses that the Internet sees (blocklists never list private ones)."""
+        if not isinstance(self.mx, mx_check.MxObservation):
+            return []
+        found = {a for h in self.mx.hosts for a in h.addresses() if ipaddress.ip_address(a).is_global}
+        return sorted(found)
 
 
 Progress = Callable[[str], None]
@@ -79,6 +91,9 @@ async def probe(
     async def mx_then_hosts() -> None:
         obs.mx = await run("mx", mx_check.probe(domain, ctx))
         hosts = obs.mx_hosts()
+        addresses = obs.public_mx_addresses()
+        if "blocklist" in wanted and addresses:
+            obs.blocklists = await run("blocklist", blocklist_check.probe(list(options.blocklists), addresses, ctx))
         smtp_options = smtp_check.SmtpOptions(port=options.mx_port, insecure=options.insecure)
         async with asyncio.TaskGroup() as group:
             if "smtp" in wanted:
@@ -95,7 +110,7 @@ async def probe(
         setattr(obs, name, await run(name, operation))
 
     async with asyncio.TaskGroup() as group:
-        if wanted & {"mx", "smtp", "mta-sts", "dane"}:
+        if wanted & {"mx", "blocklist", "smtp", "mta-sts", "dane"}:
             group.create_task(mx_then_hosts())
         if "mta-sts" in wanted:
             group.create_task(assign("mtasts", mtasts_check.probe(domain, ctx, options.mta_sts_port)))
@@ -135,6 +150,8 @@ def part_findings(obs: DomainObservation) -> dict[str, list[CheckResult]]:
     found: dict[str, list[CheckResult]] = {}
     if obs.mx is not None:
         found["mx"] = _failed("mx.records", d, obs.mx) or mx_check.evaluate(obs.mx, obs.options.allow_private)
+    if obs.blocklists is not None:
+        found["blocklist"] = _failed("blocklist.ip", d, obs.blocklists) or blocklist_check.evaluate(obs.blocklists)
     dane_by_host = {o.host: o for o in obs.dane}
     enforced = isinstance(obs.mtasts, mtasts_check.StsObservation) and obs.mtasts.enforced
     smtp_results: list[CheckResult] = []

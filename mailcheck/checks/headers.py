@@ -9,6 +9,7 @@ from email.utils import getaddresses
 from mailcheck.auth.dkim_key import parse_tags
 from mailcheck.headers.authresults import AuthResults, parse_authentication_results, parse_received_spf
 from mailcheck.headers.block import HeaderBlock, looks_binary, read_block
+from mailcheck.headers.bulk import unsubscribe_findings
 from mailcheck.headers.dates import parse_date
 from mailcheck.headers.received import ReceivedHop, parse_received
 from mailcheck.headers.trace import TLS_ORDER, Hop, Trace, TraceContext, build_trace, duration_text
@@ -122,6 +123,7 @@ def evaluate(obs: HeadersObservation) -> list[CheckResult]:
     results.extend(path_findings(trace))
     results.extend(auth_findings(trace, obs))
     results.extend(dkim_lint(obs, trace))
+    results.extend(unsubscribe_findings(block))
     results.extend(verdict_findings(obs.verdicts))
     return results
 

@@ -57,6 +57,7 @@ class SmtpOptions:
     allow_plaintext_auth: bool = False
     mail_from: str | None = None
     rcpt_to: tuple[str, ...] = ()
+    relay_test: bool = False
     per_host_limit: int = 4  # sessions to one host at once, so a multi-address MX is not flooded
 
     @property
@@ -88,6 +89,7 @@ class SessionObservation(TransportObservation):
     ehlo_tls: SmtpReply | None = None
     auth: AuthObservation | None = None
     envelope: list[tuple[str, SmtpReply]] = field(default_factory=list)
+    relay: list[tuple[str, SmtpReply]] = field(default_factory=list)  # the --relay-test dialogue
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,8 @@ async def dialogue(
             obs.auth = await authenticate(conn, obs, options, ctx)
         if after_auth is not None:
             await after_auth(conn)
+        elif options.relay_test:
+            await relay_probe(conn, obs)
         elif options.mail_from is not None or options.rcpt_to:
             await envelope(conn, obs, options)
         await attempt(command(conn, "QUIT", Stage.ENVELOPE))
@@ -245,6 +249,40 @@ async def envelope(conn: LineConnection, obs: SessionObservation, options: SmtpO
     await command(conn, "RSET", Stage.ENVELOPE)
 
 
+# RFC 2606 names: a sender and a recipient at domains no real server is responsible for
+RELAY_SENDER = "relay-test@mailcheck.example"
+RELAY_RECIPIENT = "relay-test@relay-check.example.net"
+
+
+async def relay_probe(conn: LineConnection, obs: SessionObservation) -> None:
+    """Would the server relay for a stranger? MAIL FROM and RCPT TO foreign addresses, never DATA, then RSET."""
+    mail = f"MAIL FROM:<{RELAY_SENDER}>"
+    reply = await command(conn, mail, Stage.ENVELOPE)
+    obs.relay.append((mail, reply))
+    if reply.ok:
+        rcpt = f"RCPT TO:<{RELAY_RECIPIENT}>"
+        obs.relay.append((rcpt, await command(conn, rcpt, Stage.ENVELOPE)))
+    await command(conn, "RSET", Stage.ENVELOPE)
+
+
+def relay_finding(session: SessionObservation) -> CheckResult | None:
+    if not session.relay:
+        return None
+    subject = Subject("smtp.relay", session.endpoint.label, Stage.ENVELOPE)
+    sent, reply = session.relay[-1]
+    details = {"dialogue": [{"command": c, "reply": r.to_dict()} for c, r in session.relay]}
+    if sent.startswith("RCPT") and reply.ok:
+        message = (
+            f"open relay: the server accepted {sent} for a domain it does not serve ({reply}); spammers will use it "
+            "and blocklists will list it — allow relaying only to authenticated clients and your own networks"
+        )
+        return subject.result(Status.FAIL, message, details, ErrorInfo(Stage.ENVELOPE, "open-relay", message))
+    if sent.startswith("RCPT"):
+        return subject.result(Status.PASS, f"relaying refused: {sent} answered {reply}", details)
+    message = f"the relay test could not start: {sent} answered {reply}"
+    return subject.result(Status.INFO, message, details)
+
+
 # --- evaluate ----------------------------------------------------------------------------------------------
 
 
@@ -285,6 +323,7 @@ def session_findings(session: SessionObservation, options: SmtpOptions) -> list[
         found.append(ehlo_tls_finding(session, options))
     found.append(auth_finding(session))
     found.extend(envelope_findings(session))
+    found.append(relay_finding(session))
     failure = session.failure
     if failure is not None and failure.stage not in (Stage.CONNECT, Stage.TLS):
         found.append(stage_failure(session, options))

@@ -34,6 +34,8 @@ class SmtpBehaviour:
     local_domains: set[str] = field(default_factory=lambda: {"lab.test"})
     unknown_users: set[str] = field(default_factory=set)
     greylist: set[str] = field(default_factory=set)
+    open_relay: bool = False  # accept recipients at any domain (a misconfigured relay)
+    verbs: list[str] = field(default_factory=list)  # every command verb received, in order
 
 
 class SmtpLabServer(LabServer):
@@ -84,6 +86,7 @@ class SmtpLabServer(LabServer):
             self.commands.append(line if not line.upper().startswith("AUTH") else line.split(" ")[0] + " ...")
             verb, _, arg = line.partition(" ")
             verb = verb.upper()
+            b.verbs.append(verb)
             if verb == "EHLO":
                 if b.reject_ehlo:
                     await peer.send("502 5.5.2 EHLO not implemented")
@@ -155,7 +158,7 @@ class SmtpLabServer(LabServer):
         domain = address.rpartition("@")[2]
         if address in b.greylist:
             return f"450 4.2.0 <{address}>: Recipient address rejected: Greylisted, try again later"
-        if domain not in b.local_domains:
+        if domain not in b.local_domains and not b.open_relay:
             return f"554 5.7.1 <{address}>: Relay access denied"
         if address in b.unknown_users:
             return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown in local recipient table"

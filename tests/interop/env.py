@@ -219,7 +219,9 @@ myorigin = $mydomain
 inet_interfaces = {MTA}
 inet_protocols = ipv4
 mydestination =
-mynetworks = 127.0.0.0/8
+# Clients on loopback connect from the address they dial (127.0.20.2 itself), so mynetworks names none of
+# them: mailcheck and the tests are strangers who must authenticate to relay, as on a real server.
+mynetworks = 127.0.0.1/32
 relay_domains =
 alias_maps =
 alias_database =

@@ -203,3 +203,13 @@ def test_postfix_to_dovecot_lmtp_trace_has_no_false_warning(cli: Cli, interop: d
     assert hops[1]["details"]["internal"] is True and hops[1]["status"] == "info"
     assert headers.check("headers.tls")["status"] != "warn" or "hop 2" not in headers.check("headers.tls")["summary"]
     assert not [c for c in headers.checks() if c["status"] == "warn" and "LMTP" in c["summary"]]
+
+
+def test_relay_test_against_postfix_refusing_strangers(cli: Cli, interop: dict[str, Any]) -> None:
+    # Given Postfix with the stock relay rules (permit_mynetworks permit_sasl_authenticated
+    # reject_unauth_destination) and mailcheck outside mynetworks
+    result = run(cli, interop, "smtp", f"mx.{interop['domain']}", "--port", "25", "--relay-test")
+    relay = result.check("smtp.relay")
+    # Then relaying is refused, and the refusal is quoted
+    assert relay["status"] == "pass" and "Relay access denied" in relay["summary"], relay
+    assert result.code == 0
