@@ -3,8 +3,11 @@ file as JSON Lines, streamed as each finishes so a crash or Ctrl-C loses nothing
 
 import asyncio
 import json
+import os
 import sys
 import time
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from mailcheck.checks import domain as domain_check
@@ -69,32 +72,102 @@ def read_domains(source: str) -> list[str]:
     return [line.split("#", 1)[0].strip() for line in text.splitlines() if line.split("#", 1)[0].strip()]
 
 
+@dataclass(frozen=True)
+class BatchPlan:
+    """How to run many domains: concurrency, this machine's shard, the per-address session cap, where the
+    JSON Lines go and whether to skip what is already there."""
+
+    concurrency: int = 20
+    shard: tuple[int, int] | None = None
+    per_host: int = 2
+    output: Path | None = None
+    resume: bool = False
+
+
+def shard_of(lines: list[str], shard: tuple[int, int] | None) -> list[str]:
+    """The lines this machine checks: every N-th from I by input position, a pure function of the file, so N
+    machines with the same file cover it exactly once."""
+    if shard is None:
+        return lines
+    index, count = shard
+    return [line for number, line in enumerate(lines) if number % count == index]
+
+
+def already_done(path: Path) -> set[str]:
+    """The targets already written to PATH (a line cut short by a crash is not counted: it is checked again)."""
+    done: set[str] = set()
+    try:
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                try:
+                    target = json.loads(line).get("target")
+                except (json.JSONDecodeError, AttributeError):
+                    continue
+                if isinstance(target, str):
+                    done.add(target)
+    except FileNotFoundError:
+        return done
+    except OSError as exc:
+        raise BadInput(f"cannot read --output {path}: {exc.strerror}") from None
+    return done
+
+
+class LineSink:
+    """Writes whole JSON lines: to stdout, or appended to a file with one write() per line (O_APPEND), so
+    lines from a crash or Ctrl-C are never half-written in the middle of the file."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.fd: int | None = None
+        if path is not None:
+            try:
+                self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise BadInput(f"cannot write --output {path}: {exc.strerror}") from None
+
+    def write(self, document: dict[str, Any]) -> None:
+        line = json.dumps(document, ensure_ascii=False) + "\n"
+        if self.fd is None:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+        else:
+            os.write(self.fd, line.encode("utf-8"))
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+
+
 def run_batch(
     source: str,
     options: domain_check.DomainOptions,
     opts: CommonOptions,
-    concurrency: int,
-    shard: tuple[int, int] | None,
+    plan: BatchPlan,
     expectations: dict[str, dict[str, Any]] | None,
 ) -> int:
-    """Check each domain of ``source`` (every N-th with ``shard``), one JSON document a line on stdout."""
-    lines = read_domains(source)
-    if shard is not None:
-        index, count = shard
-        lines = [line for number, line in enumerate(lines) if number % count == index]
-    return run_sync(_batch(lines, options, opts, concurrency, expectations))
+    """Check each domain of ``source`` (this machine's shard), one JSON document a line."""
+    lines = shard_of(read_domains(source), plan.shard)
+    if plan.resume and plan.output is not None:
+        done = already_done(plan.output)
+        lines = [line for line in lines if line.strip().lower().rstrip(".") not in done]
+    sink = LineSink(plan.output)
+    try:
+        return run_sync(_batch(lines, options, opts, plan, sink, expectations))
+    finally:
+        sink.close()
 
 
 async def _batch(
     lines: list[str],
     options: domain_check.DomainOptions,
     opts: CommonOptions,
-    concurrency: int,
+    plan: BatchPlan,
+    sink: LineSink,
     expectations: dict[str, dict[str, Any]] | None,
 ) -> int:
     ctx = opts.context()
-    ctx.concurrency = max(ctx.concurrency, concurrency * 4)
-    gate = asyncio.Semaphore(concurrency)
+    ctx.concurrency = max(ctx.concurrency, plan.concurrency * 4)
+    ctx.per_host = plan.per_host
+    gate = asyncio.Semaphore(plan.concurrency)
     codes: list[int] = []
     bar = None
     if sys.stderr.isatty():
@@ -118,8 +191,7 @@ async def _batch(
             else:
                 results = await check_domain(name, options, ctx, expectations)
             report = make_report("domain", name, results, start)
-            sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
-            sys.stdout.flush()
+            sink.write(report.to_dict())
             codes.append(report.exit_code(opts.fail_on))
             if bar is not None:
                 bar.advance(task)

@@ -500,6 +500,25 @@ def sender(
     )
 
 
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON document.")
+def summary(files: tuple[Path, ...], as_json: bool) -> None:
+    """Summarise the JSON Lines of `mailcheck domain --from-file` (several files: the shards' outputs):
+    domains by status, the most common failure kinds with example domains, counts by part and check."""
+    import json
+
+    from mailcheck.summary import render_summary, summarise
+
+    found = summarise(list(files))
+    if as_json:
+        click.echo(json.dumps(found.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        render_summary(found, sys.stdout)
+    worst = found.by_status
+    raise click.exceptions.Exit(1 if worst.get("fail") or worst.get("error") else 0)
+
+
 @main.group(cls=DefaultCommandGroup)
 def dmarc() -> None:
     """DMARC: `mailcheck dmarc check DOMAIN` (or `mailcheck dmarc DOMAIN`), `mailcheck dmarc evaluate FILE`."""
@@ -706,6 +725,20 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     metavar="ZONE",
     help="IP blocklist zone to check the MX addresses on (repeatable; replaces the default lists).",
 )
+@click.option(
+    "--per-host",
+    type=click.IntRange(1, 64),
+    default=2,
+    show_default=True,
+    help="SMTP sessions to one server address at once (each MX address is probed once per run).",
+)
+@click.option(
+    "--output",
+    "output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --from-file, append the JSON Lines to this file (one line per finished domain).",
+)
+@click.option("--resume", is_flag=True, help="With --output, skip the domains already in the file.")
 @common_options
 def domain(
     domain: str | None,
@@ -721,6 +754,9 @@ def domain(
     concurrency: int,
     shard: str | None,
     ip_lists: tuple[str, ...],
+    per_host: int,
+    output: Path | None,
+    resume: bool,
     opts: CommonOptions,
 ) -> None:
     """Check the whole mail path of DOMAIN in one run: MX, SMTP + STARTTLS on every MX address, MTA-STS,
@@ -745,21 +781,29 @@ def domain(
         from mailcheck.expect import load_expectations
 
         expectations = load_expectations(expect_file)
+    if resume and output is None:
+        raise BadInput("--resume goes with --output FILE")
     if from_file is not None:
         if domain is not None:
             raise BadInput("give either DOMAIN or --from-file, not both")
-        from mailcheck.batch import run_batch
+        from mailcheck.batch import BatchPlan, run_batch
 
-        raise click.exceptions.Exit(run_batch(from_file, options, opts, concurrency, parse_shard(shard), expectations))
+        plan = BatchPlan(concurrency, parse_shard(shard), per_host, output, resume)
+        raise click.exceptions.Exit(run_batch(from_file, options, opts, plan, expectations))
     if domain is None:
         raise BadInput("give a DOMAIN (or --from-file FILE)")
-    if shard is not None:
-        raise BadInput("--shard goes with --from-file")
+    if shard is not None or output is not None:
+        raise BadInput("--shard and --output go with --from-file")
     name = domain_name(domain)
     from mailcheck.batch import check_domain
 
     live = opts.format in ("report", "table") and sys.stderr.isatty()
-    execute("domain", name, opts, lambda ctx: check_domain(name, options, ctx, expectations, live))
+
+    def check(ctx: "ProbeContext") -> "Awaitable[list[CheckResult]]":
+        ctx.per_host = per_host
+        return check_domain(name, options, ctx, expectations, live)
+
+    execute("domain", name, opts, check)
 
 
 @main.command()

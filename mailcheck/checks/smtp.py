@@ -58,7 +58,12 @@ class SmtpOptions:
     mail_from: str | None = None
     rcpt_to: tuple[str, ...] = ()
     relay_test: bool = False
-    per_host_limit: int = 4  # sessions to one host at once, so a multi-address MX is not flooded
+
+    @property
+    def shareable(self) -> bool:
+        """A session with nothing user-specific in it (no AUTH, envelope or relay test) can be shared by
+        every domain whose MX is this server."""
+        return self.credentials is None and self.mail_from is None and not self.rcpt_to and not self.relay_test
 
     @property
     def is_opportunistic(self) -> bool:
@@ -106,13 +111,18 @@ async def probe(host: str, options: SmtpOptions, ctx: ProbeContext) -> SmtpObser
     """Resolve ``host`` and run one session per address, concurrently."""
     endpoints = await resolve_endpoints(host, options.port, options.families, ctx)
     trust = trust_store(ctx.ca_file) if options.tls_mode != "none" else NO_TRUST
-    host_limit = asyncio.Semaphore(options.per_host_limit)
 
     async def limited(endpoint: Endpoint) -> SessionObservation:
-        async with host_limit:
+        async with ctx.host_gate(endpoint.address):
             return await probe_session(endpoint, options, ctx, trust)
 
-    sessions = await asyncio.gather(*(limited(e) for e in endpoints))
+    async def session(endpoint: Endpoint) -> SessionObservation:
+        if not options.shareable:
+            return await limited(endpoint)
+        key = ("smtp", endpoint.label, options.tls_mode, options.helo)
+        return await ctx.once(key, lambda: limited(endpoint))
+
+    sessions = await asyncio.gather(*(session(e) for e in endpoints))
     return SmtpObservation(host, options, tuple(sessions))
 
 

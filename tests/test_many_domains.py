@@ -1,0 +1,97 @@
+"""Many domains: one probe per MX server per run, resumable JSON Lines output, the shard contract, and the
+summary of a run."""
+
+import json
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mailcheck.batch import shard_of
+from mailcheck.lab.smtp import SmtpLabServer
+from mailcheck.lab.world import MailLab
+from tests.conftest import Cli
+
+SHARED = [f"customer{i}.test" for i in range(30)]
+
+
+def shared_world(lab: MailLab) -> None:
+    """Thirty domains whose MX are the same two provider hosts, as real domains share Google's or Microsoft's."""
+    for name in SHARED:
+        if (name, "MX") not in lab.dns.zone.records:
+            lab.dns.zone.add(name, "MX", "10 mx1.good.test.", "20 mx2.good.test.")
+
+
+def sessions(lab: MailLab, address: str) -> int:
+    server = next(s for s in lab.servers if isinstance(s, SmtpLabServer) and s.host == address)
+    return server.behaviour.verbs.count("QUIT")
+
+
+def test_each_shared_mx_server_is_probed_once_per_run(cli: Cli, mail_lab: MailLab, tmp_path: Path) -> None:
+    # Given thirty domains sharing two MX servers
+    shared_world(mail_lab)
+    listing = tmp_path / "domains.txt"
+    listing.write_text("\n".join(SHARED) + "\n")
+    before = {a: sessions(mail_lab, a) for a in ("127.0.0.11", "127.0.0.12")}
+    run = cli("domain", "--from-file", str(listing), *mail_lab.options(), "--only", "mx,smtp", "--concurrency", "30",
+              "--per-host", "1", "--timeout", "2")  # fmt: skip
+    documents = [json.loads(line) for line in run.out.splitlines()]
+    # Then every domain gets the servers' findings, and each server saw one session in all
+    assert len(documents) == 30
+    for document in documents:
+        ids = {(c["id"], c["target"].split(":")[0]) for c in document["checks"]}
+        assert ("smtp.starttls", "mx1.good.test") in ids and ("smtp.starttls", "mx2.good.test") in ids
+    assert {a: sessions(mail_lab, a) - n for a, n in before.items()} == {"127.0.0.11": 1, "127.0.0.12": 1}
+
+
+def test_output_file_and_resume(cli: Cli, mail_lab: MailLab, tmp_path: Path) -> None:
+    shared_world(mail_lab)
+    listing = tmp_path / "domains.txt"
+    listing.write_text("\n".join(SHARED[:3]) + "\n")
+    output = tmp_path / "run.jsonl"
+    common = [*mail_lab.options(), "--only", "mx", "--output", str(output)]
+    first = cli("domain", "--from-file", str(listing), *common)
+    assert first.out == "" and len(output.read_text().splitlines()) == 3
+    # a crash mid-write leaves at most a cut line; resuming checks only what is not complete
+    with output.open("a") as handle:
+        handle.write('{"target": "customer3.te')
+        handle.write("\n")
+    listing.write_text("\n".join(SHARED[:5]) + "\n")
+    cli("domain", "--from-file", str(listing), *common, "--resume")
+    targets = []
+    for line in output.read_text().splitlines():
+        try:
+            targets.append(json.loads(line)["target"])
+        except json.JSONDecodeError:
+            continue
+    assert sorted(targets) == sorted(SHARED[:5])
+    assert cli("domain", "--from-file", str(listing), *mail_lab.options(), "--resume").code == 2
+
+
+@given(st.lists(st.text(min_size=1, max_size=5), max_size=40), st.integers(min_value=1, max_value=7))
+def test_shards_cover_the_input_exactly_once(lines: list[str], count: int) -> None:
+    shards = [shard_of(lines, (index, count)) for index in range(count)]
+    positions = sorted(p for index in range(count) for p in range(index, len(lines), count))
+    assert positions == list(range(len(lines)))
+    assert sorted(line for shard in shards for line in shard) == sorted(lines)
+
+
+def test_summary_of_merged_shards(cli: Cli, mail_lab: MailLab, tmp_path: Path) -> None:
+    listing = tmp_path / "domains.txt"
+    listing.write_text("good.test\nbroken.test\nnowhere.test\n")
+    outputs = []
+    for index in range(2):
+        output = tmp_path / f"shard{index}.jsonl"
+        cli("domain", "--from-file", str(listing), *mail_lab.options(), "--only", "spf,dmarc",
+            "--shard", f"{index}/2", "--output", str(output))  # fmt: skip
+        outputs.append(str(output))
+    run = cli("summary", *outputs, "--json")
+    doc = json.loads(run.out)
+    assert doc["domains"] == 3 and run.code == 1
+    kinds = {(k["check"], k["kind"]): k for k in doc["failure_kinds"]}
+    assert kinds[("spf.lookups", "too-many-lookups")]["examples"] == ["broken.test"]
+    assert doc["checks"]["spf.record"]["pass"] >= 1
+    text = cli("summary", *outputs)
+    assert (
+        text.out.startswith("FAIL: 3 domains") and "too-many-lookups" in text.out and "(e.g. broken.test)" in text.out
+    )
