@@ -152,6 +152,11 @@ def transport_options(command: Callable[..., Any]) -> Callable[..., Any]:
             click.option("--ipv4", "-4", "only_ipv4", is_flag=True, help="Probe only the IPv4 addresses."),
             click.option("--ipv6", "-6", "only_ipv6", is_flag=True, help="Probe only the IPv6 addresses."),
             click.option("--insecure", is_flag=True, help="Report certificate faults as warnings, not failures."),
+            click.option(
+                "--tls-scan",
+                is_flag=True,
+                help="Also try each TLS version and weak cipher class in its own short handshake.",
+            ),
         ]
     ):
         command = decorate(command)
@@ -247,6 +252,7 @@ def smtp(
     only_ipv4: bool,
     only_ipv6: bool,
     insecure: bool,
+    tls_scan: bool,
     helo: str | None,
     require_tls: bool | None,
     user: str | None,
@@ -280,6 +286,7 @@ def smtp(
         mail_from=mail_from,
         rcpt_to=rcpt_to,
         relay_test=relay_test,
+        tls_scan=tls_scan,
     )
     if relay_test and (mail_from or rcpt_to or user):
         raise BadInput("--relay-test runs its own envelope: leave out --from, --rcpt and --user")
@@ -301,6 +308,7 @@ def run_mailbox_command(
     only_ipv4: bool,
     only_ipv6: bool,
     insecure: bool,
+    tls_scan: bool,
     user: str | None,
     password_env: str | None,
     password_file: Path | None,
@@ -332,6 +340,7 @@ def run_mailbox_command(
         insecure=insecure,
         credentials=credentials_from(user, password_env, password_file),
         allow_plaintext_auth=allow_plaintext_auth,
+        tls_scan=tls_scan,
     )
     execute(
         protocol,
@@ -739,6 +748,7 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     help="With --from-file, append the JSON Lines to this file (one line per finished domain).",
 )
 @click.option("--resume", is_flag=True, help="With --output, skip the domains already in the file.")
+@click.option("--tls-scan", is_flag=True, help="Also try each TLS version and weak cipher class on every MX address.")
 @common_options
 def domain(
     domain: str | None,
@@ -757,6 +767,7 @@ def domain(
     per_host: int,
     output: Path | None,
     resume: bool,
+    tls_scan: bool,
     opts: CommonOptions,
 ) -> None:
     """Check the whole mail path of DOMAIN in one run: MX, SMTP + STARTTLS on every MX address, MTA-STS,
@@ -774,7 +785,7 @@ def domain(
 
     lists = tuple(dnsbl.custom_list(domain_name(z), "ip") for z in ip_lists) or dnsbl.DEFAULT_IP_LISTS
     options = DomainOptions(
-        parts, tuple(s.lower() for s in dkim_selectors), allow_private, mx_port, mta_sts_port, insecure, lists
+        parts, tuple(s.lower() for s in dkim_selectors), allow_private, mx_port, mta_sts_port, insecure, lists, tls_scan
     )
     expectations = None
     if expect_file is not None:

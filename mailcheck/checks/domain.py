@@ -43,6 +43,7 @@ class DomainOptions:
     mta_sts_port: int = 443
     insecure: bool = False
     blocklists: tuple[Blocklist, ...] = DEFAULT_IP_LISTS
+    tls_scan: bool = False
 
 
 @dataclass
@@ -94,7 +95,9 @@ async def probe(
         addresses = obs.public_mx_addresses()
         if "blocklist" in wanted and addresses:
             obs.blocklists = await run("blocklist", blocklist_check.probe(list(options.blocklists), addresses, ctx))
-        smtp_options = smtp_check.SmtpOptions(port=options.mx_port, insecure=options.insecure)
+        smtp_options = smtp_check.SmtpOptions(
+            port=options.mx_port, insecure=options.insecure, tls_scan=options.tls_scan
+        )
         async with asyncio.TaskGroup() as group:
             if "smtp" in wanted:
                 tasks = {h: group.create_task(run(f"smtp {h}", smtp_check.probe(h, smtp_options, ctx))) for h in hosts}

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from mailcheck.checks import tls_scan
 from mailcheck.checks.transport import (
     Endpoint,
     TransportObservation,
@@ -25,6 +26,7 @@ from mailcheck.checks.transport import (
 from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
 from mailcheck.net.mailbox import Greeting, MailboxDialect, MailboxReply
+from mailcheck.net.stream import LineConnection
 from mailcheck.net.tls import client_context
 from mailcheck.net.trust import NO_TRUST, TrustStore, trust_store
 from mailcheck.replycodes import explain_mailbox_code
@@ -40,6 +42,7 @@ class MailboxOptions:
     insecure: bool = False
     credentials: Credentials | None = None
     allow_plaintext_auth: bool = False
+    tls_scan: bool = False
 
 
 @dataclass
@@ -63,6 +66,7 @@ class MailboxObservation:
     protocol: str
     options: MailboxOptions
     sessions: tuple[MailboxSession, ...]
+    scans: tuple[tls_scan.ScanObservation, ...] = ()
 
 
 async def probe(
@@ -72,7 +76,27 @@ async def probe(
     trust = trust_store(ctx.ca_file) if options.tls_mode != "none" else NO_TRUST
     protocol = dialect_factory().protocol
     sessions = await asyncio.gather(*(probe_session(e, options, dialect_factory(), ctx, trust) for e in endpoints))
-    return MailboxObservation(host, protocol, options, tuple(sessions))
+    scans: list[tls_scan.ScanObservation] = []
+    if options.tls_scan:
+        preamble = None if options.tls_mode == "implicit" else starttls_preamble(dialect_factory)
+        reached = [s.endpoint for s in sessions if s.tls is not None]
+        scans = await asyncio.gather(*(tls_scan.scan(e, preamble, ctx) for e in reached))
+    return MailboxObservation(host, protocol, options, tuple(sessions), tuple(scans))
+
+
+def starttls_preamble(dialect_factory: Callable[[], MailboxDialect]) -> tls_scan.Preamble:
+    """Greeting and STARTTLS/STLS: what a TLS scan probe does before each handshake on a clear-text port."""
+
+    async def preamble(conn: LineConnection) -> None:
+        dialect = dialect_factory()
+        greeting = await dialect.greeting(conn)
+        if not greeting.ok:
+            raise ProbeError(Stage.GREETING, "rejected", f"the server refused the session: {greeting.text}")
+        reply = await dialect.starttls(conn)
+        if not reply.ok:
+            raise ProbeError(Stage.STARTTLS, "rejected", f"{dialect.starttls_verb} refused: {reply}")
+
+    return preamble
 
 
 async def probe_session(
@@ -136,6 +160,8 @@ def evaluate(obs: MailboxObservation) -> list[CheckResult]:
     results: list[CheckResult] = []
     for session in obs.sessions:
         results.extend(session_findings(session, obs.options))
+    for scan in obs.scans:
+        results.extend(tls_scan.findings(obs.protocol, scan, tls_required=True))
     return results
 
 

@@ -8,6 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from mailcheck.checks import tls_scan
 from mailcheck.checks.transport import (
     Endpoint,
     TransportObservation,
@@ -58,6 +59,7 @@ class SmtpOptions:
     mail_from: str | None = None
     rcpt_to: tuple[str, ...] = ()
     relay_test: bool = False
+    tls_scan: bool = False
 
     @property
     def shareable(self) -> bool:
@@ -102,6 +104,7 @@ class SmtpObservation:
     host: str
     options: SmtpOptions
     sessions: tuple[SessionObservation, ...]
+    scans: tuple[tls_scan.ScanObservation, ...] = ()
 
 
 # --- probe -------------------------------------------------------------------------------------------------
@@ -123,7 +126,28 @@ async def probe(host: str, options: SmtpOptions, ctx: ProbeContext) -> SmtpObser
         return await ctx.once(key, lambda: limited(endpoint))
 
     sessions = await asyncio.gather(*(session(e) for e in endpoints))
-    return SmtpObservation(host, options, tuple(sessions))
+    scans: list[tls_scan.ScanObservation] = []
+    if options.tls_scan:
+        preamble = None if options.tls_mode == "implicit" else starttls_preamble
+        reached = [s.endpoint for s in sessions if s.tls is not None]
+
+        async def scan(endpoint: Endpoint) -> tls_scan.ScanObservation:
+            key = ("tls-scan", endpoint.label, options.tls_mode)
+            return await ctx.once(key, lambda: tls_scan.scan(endpoint, preamble, ctx))
+
+        scans = list(await asyncio.gather(*(scan(e) for e in reached)))
+    return SmtpObservation(host, options, tuple(sessions), tuple(scans))
+
+
+async def starttls_preamble(conn: LineConnection) -> None:
+    """Greeting, EHLO and STARTTLS: what a TLS scan probe does before each handshake on a STARTTLS port."""
+    greeting = await read_reply(conn, Stage.GREETING)
+    if greeting.code != 220:
+        raise ProbeError(Stage.GREETING, "rejected", f"the server refused the session: {greeting}")
+    await greet(conn, default_helo(conn))
+    reply = await command(conn, "STARTTLS", Stage.STARTTLS)
+    if reply.code != 220:
+        raise ProbeError(Stage.STARTTLS, "rejected", f"STARTTLS refused: {reply}")
 
 
 async def probe_session(
@@ -300,6 +324,8 @@ def evaluate(obs: SmtpObservation) -> list[CheckResult]:
     results: list[CheckResult] = []
     for session in obs.sessions:
         results.extend(session_findings(session, obs.options))
+    for scan in obs.scans:
+        results.extend(tls_scan.findings("smtp", scan, tls_required=not obs.options.is_opportunistic))
     return results
 
 

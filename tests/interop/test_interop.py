@@ -213,3 +213,33 @@ def test_relay_test_against_postfix_refusing_strangers(cli: Cli, interop: dict[s
     # Then relaying is refused, and the refusal is quoted
     assert relay["status"] == "pass" and "Relay access denied" in relay["summary"], relay
     assert result.code == 0
+
+
+@pytest.mark.parametrize(
+    ("command", "host", "port", "check"),
+    [("smtp", "mx", "25", "smtp.tls-scan"), ("smtp", "mx", "465", "smtp.tls-scan"), ("imap", "imap", "993", "imap.tls-scan"),
+     ("pop3", "pop", "110", "pop3.tls-scan")],
+)  # fmt: skip
+def test_tls_scan_of_stock_postfix_and_dovecot(
+    cli: Cli, interop: dict[str, Any], command: str, host: str, port: str, check: str
+) -> None:
+    result = run(cli, interop, command, f"{host}.{interop['domain']}:{port}", "--tls-scan")
+    summary = result.checks(check)[0]
+    states = {p["probe"]: p["state"] for p in summary["details"]["probes"]}
+    # Debian's OpenSSL and the stock configurations: TLS 1.2 and 1.3, no NULL suites
+    assert states["TLS 1.2"] == "accepted" and states["TLS 1.3"] == "accepted", states
+    assert states["NULL"] != "accepted", states
+    # What the server still takes is a finding naming its RFC: stock Postfix 3.7 accepts TLS 1.0 and 1.1
+    # (smtpd_tls_protocols >=TLSv1) and anonymous suites (allowed for opportunistic TLS), Dovecot 2.3
+    # refuses them (ssl_min_protocol = TLSv1.2): a warning on port 25, a failure where TLS is required
+    findings = {c["summary"].split(" (")[0]: c for c in result.checks(check) if c["error"]}
+    for name, rfc in (("TLS 1.0", "RFC 8996"), ("TLS 1.1", "RFC 8996"), ("anonymous", "RFC 9325")):
+        if states[name] == "accepted":
+            finding = findings[f"accepts {name}"]
+            assert rfc in finding["summary"]
+            assert finding["status"] == ("warn" if port == "25" else "fail")
+        else:
+            assert f"accepts {name}" not in findings
+    if command != "smtp":
+        assert states["TLS 1.0"] != "accepted" and states["TLS 1.1"] != "accepted"
+    assert not [c for c in result.checks(check) if c["status"] == "error"]
