@@ -20,6 +20,7 @@ from mailcheck.options import CommonOptions, common_options
 
 if TYPE_CHECKING:
     from mailcheck.context import ProbeContext
+    from mailcheck.net.dnssec import TrustAnchors
     from mailcheck.secrets import Credentials
 
 
@@ -528,6 +529,53 @@ def summary(files: tuple[Path, ...], as_json: bool) -> None:
     raise click.exceptions.Exit(1 if worst.get("fail") or worst.get("error") else 0)
 
 
+def load_trust_anchors(path: Path | None) -> "TrustAnchors":
+    """--trust-anchor FILE, or the built-in IANA root anchors; a bad file is a usage error naming the line."""
+    from mailcheck.net.dnssec import DEFAULT_ANCHORS, AnchorError, parse_anchors
+
+    if path is None:
+        return DEFAULT_ANCHORS
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"cannot read --trust-anchor {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        return parse_anchors(text.splitlines(), str(path))
+    except AnchorError as exc:
+        raise BadInput(str(exc)) from None
+
+
+TRUST_ANCHOR = click.option(
+    "--trust-anchor",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="DS or DNSKEY records (zone-file form) to trust for DNSSEC; default: the IANA root anchors.",
+)
+
+
+@main.command()
+@click.argument("name")
+@click.argument("rdtype", default="A", metavar="[TYPE]")
+@TRUST_ANCHOR
+@common_options
+def dnssec(name: str, rdtype: str, trust_anchor: Path | None, opts: CommonOptions) -> None:
+    """Validate the DNSSEC chain of NAME's TYPE records (default A) yourself, through --resolver: secure,
+    insecure (with the NSEC proof), bogus (with the link that broke) or indeterminate."""
+    from mailcheck.checks import dnssec as dnssec_check
+    from mailcheck.runner import run_check
+
+    anchors = load_trust_anchors(trust_anchor)
+    owner = domain_name(name) if not name.startswith("_") else name.lower().rstrip(".")
+    kind = rdtype.upper()
+    execute(
+        "dnssec",
+        f"{kind} {owner}",
+        opts,
+        lambda ctx: run_check(
+            "dnssec.answer", owner, lambda: dnssec_check.probe([(owner, kind)], anchors, ctx), dnssec_check.evaluate
+        ),
+    )
+
+
 @main.group(cls=DefaultCommandGroup)
 def dmarc() -> None:
     """DMARC: `mailcheck dmarc check DOMAIN` (or `mailcheck dmarc DOMAIN`), `mailcheck dmarc evaluate FILE`."""
@@ -688,7 +736,7 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
 @click.option(
     "--skip",
     metavar="PARTS",
-    help="Comma-separated parts to skip: mx,blocklist,smtp,mta-sts,dane,tls-rpt,spf,dkim,dmarc,bimi,mailbox.",
+    help="Comma-separated parts to skip: mx,dnssec,blocklist,smtp,mta-sts,dane,tls-rpt,spf,dkim,dmarc,bimi,mailbox.",
 )
 @click.option("--only", metavar="PARTS", help="Run only these parts (comma-separated).")
 @click.option(
@@ -749,6 +797,7 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
 )
 @click.option("--resume", is_flag=True, help="With --output, skip the domains already in the file.")
 @click.option("--tls-scan", is_flag=True, help="Also try each TLS version and weak cipher class on every MX address.")
+@TRUST_ANCHOR
 @common_options
 def domain(
     domain: str | None,
@@ -768,6 +817,7 @@ def domain(
     output: Path | None,
     resume: bool,
     tls_scan: bool,
+    trust_anchor: Path | None,
     opts: CommonOptions,
 ) -> None:
     """Check the whole mail path of DOMAIN in one run: MX, SMTP + STARTTLS on every MX address, MTA-STS,
@@ -785,7 +835,15 @@ def domain(
 
     lists = tuple(dnsbl.custom_list(domain_name(z), "ip") for z in ip_lists) or dnsbl.DEFAULT_IP_LISTS
     options = DomainOptions(
-        parts, tuple(s.lower() for s in dkim_selectors), allow_private, mx_port, mta_sts_port, insecure, lists, tls_scan
+        parts,
+        tuple(s.lower() for s in dkim_selectors),
+        allow_private,
+        mx_port,
+        mta_sts_port,
+        insecure,
+        lists,
+        tls_scan,
+        load_trust_anchors(trust_anchor),
     )
     expectations = None
     if expect_file is not None:

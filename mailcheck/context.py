@@ -28,6 +28,7 @@ class ProbeContext:
     _limit: asyncio.Semaphore | None = field(default=None, repr=False)
     _host_gates: dict[str, asyncio.Semaphore] = field(default_factory=dict, repr=False)
     _shared: dict[Hashable, "asyncio.Future[Any]"] = field(default_factory=dict, repr=False)
+    extras: dict[str, Any] = field(default_factory=dict, repr=False)  # per-run helpers (the DNSSEC validator)
 
     @property
     def limit(self) -> asyncio.Semaphore:

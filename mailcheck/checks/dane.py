@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
 from mailcheck.net.dns import DnsAnswer
+from mailcheck.net.dnssec import DnssecStatus, TrustAnchors
 from mailcheck.runner import attempt
 
 
@@ -28,6 +29,7 @@ class TlsaRecord:
 class DaneObservation:
     host: str
     lookup: DnsAnswer | ProbeError
+    dnssec: DnssecStatus | None = None  # mailcheck's own validation of the TLSA answer
 
     @property
     def records(self) -> list[TlsaRecord]:
@@ -36,11 +38,21 @@ class DaneObservation:
         return [TlsaRecord(r.usage, r.selector, r.mtype, r.cert) for r in self.lookup.records]  # type: ignore[attr-defined]
 
 
-async def probe(hosts: list[str], ctx: ProbeContext) -> list[DaneObservation]:
+async def probe(hosts: list[str], ctx: ProbeContext, anchors: TrustAnchors | None = None) -> list[DaneObservation]:
+    """TLSA at _25._tcp.HOST for each MX host; with ANCHORS, each TLSA answer validated by mailcheck."""
     import asyncio
 
+    from mailcheck.checks.dnssec import ctx_validator
+
     lookups = await asyncio.gather(*(attempt(ctx.dns.lookup(f"_25._tcp.{h}", "TLSA")) for h in hosts))
-    return [DaneObservation(h, lk) for h, lk in zip(hosts, lookups, strict=True)]
+
+    async def observe(host: str, lookup: DnsAnswer | ProbeError) -> DaneObservation:
+        if anchors is None or not isinstance(lookup, DnsAnswer) or not lookup.records:
+            return DaneObservation(host, lookup)
+        status = await ctx_validator(ctx, anchors).status(f"_25._tcp.{host}", "TLSA")
+        return DaneObservation(host, lookup, status)
+
+    return list(await asyncio.gather(*(observe(h, lk) for h, lk in zip(hosts, lookups, strict=True))))
 
 
 def _selected(cert: x509.Certificate, selector: int) -> bytes:
@@ -72,16 +84,39 @@ def evaluate(obs: DaneObservation, chains: list[tuple[str, tuple[bytes, ...]]]) 
     if not records:
         return [subject.result(Status.INFO, "no TLSA records: no DANE for this MX", {"records": []})]
     authenticated = obs.lookup.authenticated
-    details: dict[str, object] = {"records": [str(r) for r in records], "dnssec": authenticated}
+    validated = obs.dnssec
+    decided_by = "mailcheck"
+    if validated is None or validated.state == "indeterminate":
+        # no chain reachable through this resolver: fall back on its AD bit, and say so
+        decided_by = "the resolver's AD bit"
+        state = "secure" if authenticated else "insecure"
+    else:
+        state = validated.state
+    details: dict[str, object] = {
+        "records": [str(r) for r in records],
+        "dnssec": state == "secure",
+        "dnssec_state": state,
+        "dnssec_decided_by": decided_by,
+        "dnssec_reason": validated.reason if validated is not None else None,
+    }
     results = []
-    if not authenticated:
+    if state == "bogus":
+        assert validated is not None
+        message = f"the TLSA answer fails DNSSEC validation: {validated.reason}; DANE senders will not deliver"
+        results.append(subject.result(Status.FAIL, message, details, ErrorInfo(Stage.POLICY, "bogus", message)))
+    elif state != "secure":
         message = (
-            "TLSA records published, but the answer was not DNSSEC-authenticated (no AD bit from the resolver): "
-            "DANE without DNSSEC gives no protection; sign the zone, or use a validating resolver to check"
+            f"TLSA records published, but the answer is not DNSSEC-secure (decided by {decided_by}): DANE "
+            "without DNSSEC gives no protection and senders ignore it; sign the zone"
+            + ("" if decided_by == "mailcheck" else ", or use a resolver that passes DNSSEC records")
         )
         results.append(subject.result(Status.WARN, message, details, ErrorInfo(Stage.POLICY, "insecure", message)))
     else:
-        results.append(subject.result(Status.PASS, f"{len(records)} TLSA record(s), DNSSEC-authenticated", details))
+        results.append(
+            subject.result(
+                Status.PASS, f"{len(records)} TLSA record(s), DNSSEC-secure (decided by {decided_by})", details
+            )
+        )
     if any(r.usage in (0, 1) for r in records):
         results.append(
             subject.result(Status.WARN, "PKIX usages 0/1 are not for SMTP (RFC 7672 §3.1.3); use 3 1 1 or 2 1 1")

@@ -13,6 +13,7 @@ from mailcheck.checks import blocklist as blocklist_check
 from mailcheck.checks import dane as dane_check
 from mailcheck.checks import dkim as dkim_check
 from mailcheck.checks import dmarc as dmarc_check
+from mailcheck.checks import dnssec as dnssec_check
 from mailcheck.checks import endpoints as endpoints_check
 from mailcheck.checks import mtasts as mtasts_check
 from mailcheck.checks import mx as mx_check
@@ -21,11 +22,14 @@ from mailcheck.checks import smtp as smtp_check
 from mailcheck.checks import spf as spf_check
 from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ProbeError, Stage, Subject
+from mailcheck.net.dnssec import DEFAULT_ANCHORS, TrustAnchors
 from mailcheck.runner import attempt
 
-PARTS = ("mx", "blocklist", "smtp", "mta-sts", "dane", "tls-rpt", "spf", "dkim", "dmarc", "bimi", "mailbox")
+PARTS = (
+    "mx", "dnssec", "blocklist", "smtp", "mta-sts", "dane", "tls-rpt", "spf", "dkim", "dmarc", "bimi", "mailbox",
+)  # fmt: skip
 SECTIONS = (
-    ("dns", ("mx", "blocklist")),
+    ("dns", ("mx", "dnssec", "blocklist")),
     ("smtp", ("smtp",)),
     ("transport policy", ("mta-sts", "dane", "tls-rpt")),
     ("sender authentication", ("spf", "dkim", "dmarc", "bimi")),
@@ -44,6 +48,7 @@ class DomainOptions:
     insecure: bool = False
     blocklists: tuple[Blocklist, ...] = DEFAULT_IP_LISTS
     tls_scan: bool = False
+    trust_anchors: TrustAnchors = DEFAULT_ANCHORS
 
 
 @dataclass
@@ -60,6 +65,7 @@ class DomainObservation:
     reporting: Any = None
     endpoints: Any = None
     blocklists: Any = None  # list[ListObservation] | ProbeError
+    dnssec: Any = None  # DnssecObservation | ProbeError
 
     def mx_hosts(self) -> list[str]:
         if not isinstance(self.mx, mx_check.MxObservation):
@@ -102,18 +108,27 @@ async def probe(
             if "smtp" in wanted:
                 tasks = {h: group.create_task(run(f"smtp {h}", smtp_check.probe(h, smtp_options, ctx))) for h in hosts}
             if "dane" in wanted:
-                dane_task = group.create_task(run("dane", dane_check.probe(hosts, ctx)))
+                anchors = options.trust_anchors
+                dane_task = group.create_task(run("dane", dane_check.probe(hosts, ctx, anchors)))
+            if "dnssec" in wanted:
+                questions = [(domain, "MX"), *((h, "A") for h in hosts)]
+                questions += [(f"_mta-sts.{domain}", "TXT"), (f"_dmarc.{domain}", "TXT")]
+                dnssec_task = group.create_task(
+                    run("dnssec", dnssec_check.probe(questions, options.trust_anchors, ctx))
+                )
         if "smtp" in wanted:
             obs.smtp = {h: t.result() for h, t in tasks.items()}
         if "dane" in wanted:
             found = dane_task.result()
             obs.dane = found if isinstance(found, list) else []
+        if "dnssec" in wanted:
+            obs.dnssec = dnssec_task.result()
 
     async def assign(name: str, operation: Awaitable[Any]) -> None:
         setattr(obs, name, await run(name, operation))
 
     async with asyncio.TaskGroup() as group:
-        if wanted & {"mx", "blocklist", "smtp", "mta-sts", "dane"}:
+        if wanted & {"mx", "dnssec", "blocklist", "smtp", "mta-sts", "dane"}:
             group.create_task(mx_then_hosts())
         if "mta-sts" in wanted:
             group.create_task(assign("mtasts", mtasts_check.probe(domain, ctx, options.mta_sts_port)))
@@ -153,6 +168,8 @@ def part_findings(obs: DomainObservation) -> dict[str, list[CheckResult]]:
     found: dict[str, list[CheckResult]] = {}
     if obs.mx is not None:
         found["mx"] = _failed("mx.records", d, obs.mx) or mx_check.evaluate(obs.mx, obs.options.allow_private)
+    if obs.dnssec is not None:
+        found["dnssec"] = _failed("dnssec.answer", d, obs.dnssec) or dnssec_check.evaluate(obs.dnssec)
     if obs.blocklists is not None:
         found["blocklist"] = _failed("blocklist.ip", d, obs.blocklists) or blocklist_check.evaluate(obs.blocklists)
     dane_by_host = {o.host: o for o in obs.dane}

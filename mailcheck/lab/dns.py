@@ -17,6 +17,7 @@ import dns.flags
 import dns.message
 import dns.name
 import dns.rcode
+import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.reversename
@@ -33,6 +34,11 @@ class Fault:
 
     kind: str
     delay: float = 0.0
+
+
+def name_key(name: str) -> str:
+    """How the zone table keys a name: lower case, no final dot (the root is "")."""
+    return _key(name)
 
 
 def _key(name: str) -> str:
@@ -96,6 +102,40 @@ class Zone:
             parsed = dns.rrset.from_text(_key(name) + ".", self.ttl, "IN", rdtype, *values)
             self._parsed[key] = parsed
         return parsed
+
+
+def _signatures(zone: "Zone", name: str, covered: int) -> dns.rrset.RRset | None:
+    """The RRSIGs at NAME that cover the type COVERED (a signed lab zone keeps them all under one key, so
+    they are parsed one by one: an rdataset holds signatures of one covered type only)."""
+    chosen = []
+    for text in zone.records.get((_key(name), "RRSIG"), []):
+        rdata = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.RRSIG, text)
+        if getattr(rdata, "type_covered", None) == covered:
+            chosen.append(rdata)
+    if not chosen:
+        return None
+    found = dns.rrset.RRset(
+        dns.name.from_text(_key(name) + "."), dns.rdataclass.IN, dns.rdatatype.RRSIG, dns.rdatatype.RdataType(covered)
+    )
+    for rdata in chosen:
+        found.add(rdata, zone.ttl)
+    return found
+
+
+def _add_signatures(zone: "Zone", response: dns.message.Message, qname: str) -> None:
+    """With the DO bit: the RRSIGs of every answer rrset; for NODATA, the NSEC at the name and its RRSIG
+    (RFC 4035 §3.1.3.1), which is what proves an insecure delegation."""
+    for rrset in list(response.answer):
+        signatures = _signatures(zone, rrset.name.to_text(omit_final_dot=True) or ".", rrset.rdtype)
+        if signatures is not None:
+            response.answer.append(signatures)
+    if not response.answer:
+        nsec = zone.rrset(qname, "NSEC")
+        if nsec is not None:
+            response.authority.append(nsec)
+            signatures = _signatures(zone, qname, dns.rdatatype.NSEC)
+            if signatures is not None:
+                response.authority.append(signatures)
 
 
 def _reverse(address: str) -> str:
@@ -214,6 +254,8 @@ class DnsResponder:
                 response.flags |= dns.flags.TC
                 return response.to_wire()
         self._answer(response, qname, qtype)
+        if query.ednsflags & dns.flags.DO:
+            _add_signatures(self.zone, response, qname)
         if self.authenticated and response.rcode() == dns.rcode.NOERROR:
             response.flags |= dns.flags.AD
         limit = 65535 if tcp else max(512, query.payload if query.edns >= 0 else 512)

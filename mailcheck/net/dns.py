@@ -8,9 +8,11 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import dns.asyncquery
 import dns.asyncresolver
 import dns.exception
 import dns.flags
+import dns.message
 import dns.name
 import dns.nameserver
 import dns.rdata
@@ -80,6 +82,7 @@ class DnsClient:
         self.nameservers = list(nameservers) if nameservers else None
         self.transcript = transcript or Transcript()
         self._pending: dict[tuple[str, str], asyncio.Future[DnsAnswer]] = {}
+        self._raw: dict[tuple[str, str], asyncio.Future[dns.message.Message]] = {}
         self._resolver: dns.asyncresolver.Resolver | None = None
         self._setup_error: ProbeError | None = None
         if nameservers:
@@ -120,6 +123,45 @@ class DnsClient:
             future = asyncio.ensure_future(self._query(*key))
             self._pending[key] = future
         return await asyncio.shield(future)
+
+    async def query_dnssec(self, name: str, rdtype: str) -> dns.message.Message:
+        """The whole response to NAME/RDTYPE asked with the DO bit and checking disabled (CD), so RRSIGs and
+        NSEC/NSEC3 proofs come back even from a validating resolver, for mailcheck to validate itself.
+        Asked of the configured resolvers in turn (over TCP when truncated); ProbeError when none answers."""
+        key = (f"dnssec {name.lower().rstrip('.')}", rdtype.upper())
+        future = self._raw.get(key)
+        if future is None:
+            future = asyncio.ensure_future(self._query_dnssec(name, rdtype))
+            self._raw[key] = future
+        return await asyncio.shield(future)
+
+    async def _query_dnssec(self, name: str, rdtype: str) -> dns.message.Message:
+        if self._setup_error is not None:
+            raise self._setup_error
+        assert self._resolver is not None
+        if self._in_flight is None:
+            self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
+        query = dns.message.make_query(name, rdtype, want_dnssec=True, use_edns=0, payload=1232)
+        query.flags |= dns.flags.RD | dns.flags.CD
+        self.transcript.client(f"DNS {rdtype} {name}? (DO)")
+        last: Exception | None = None
+        async with self._in_flight:
+            for server in self._resolver.nameservers:
+                if not isinstance(server, dns.nameserver.Do53Nameserver):
+                    continue
+                try:
+                    response, _ = await dns.asyncquery.udp_with_fallback(
+                        query, server.address, timeout=self.timeout, port=server.port
+                    )
+                    return response
+                except (dns.exception.DNSException, OSError) as exc:
+                    last = exc
+        raise self._failure(
+            name,
+            rdtype,
+            "timeout" if isinstance(last, dns.exception.Timeout) else "unreachable",
+            str(last) if last else "no resolver to ask",
+        )
 
     async def reverse(self, address: str) -> DnsAnswer:
         """The PTR answer for an IP address."""
