@@ -114,6 +114,7 @@ class DnssecValidator:
         self.anchors = anchors
         self.now = now
         self._keys: dict[dns.name.Name, dns.rrset.RRset] = {}
+        self._reachable: dict[dns.name.Name, str | None] = {}
 
     async def _ask(self, name: dns.name.Name, rdtype: str) -> dns.message.Message:
         try:
@@ -201,6 +202,22 @@ class DnssecValidator:
             return f"{candidate} is an unsigned delegation (its parent's signed {kind} record shows no DS)"
         return None
 
+    async def _unreachable(self, anchor: dns.name.Name) -> str | None:
+        """Why no chain can be built from ANCHOR through this resolver (None when its DNSKEY set comes back
+        signed). Asked once per run, so a resolver that strips DNSSEC records costs one question, not a walk
+        per answer."""
+        if anchor not in self._reachable:
+            try:
+                response = await self._ask(anchor, "DNSKEY")
+            except _Indeterminate as exc:
+                self._reachable[anchor] = str(exc)
+            else:
+                signed = _find(response.answer, anchor, dns.rdatatype.RRSIG, dns.rdatatype.DNSKEY)
+                self._reachable[anchor] = (
+                    None if signed is not None else f"the resolver returns no signed DNSKEY set for {anchor}"
+                )
+        return self._reachable[anchor]
+
     async def status(self, name: str, rdtype: str) -> DnssecStatus:
         """Is the NAME/RDTYPE answer secure, insecure, bogus or indeterminate?"""
         owner = dns.name.from_text(name)
@@ -209,6 +226,12 @@ class DnssecValidator:
             listed = ", ".join(z.to_text() for z in self.anchors.zones)
             return DnssecStatus(
                 "indeterminate", f"the trust anchors ({listed}) do not cover {owner}: nothing to validate from"
+            )
+        why = await self._unreachable(max(covering, key=lambda z: len(z.labels)))
+        if why is not None:
+            unanswered = "was not answered" in why
+            return DnssecStatus(
+                "indeterminate", f"no DNSSEC chain reachable through this resolver: {why}", unanswered=unanswered
             )
         try:
             response = await self._ask(owner, rdtype)
