@@ -284,6 +284,12 @@ def test_bad_chains_are_findings_at_stage_certificate(chain: list[bytes], kind: 
     assert results[0].error.kind == kind and results[0].error.stage == Stage.CERTIFICATE
 
 
+def implicit_smtp(cli: Cli, smtp_lab: SmtpLab, port: int):  # type: ignore[no-untyped-def]
+    """`mailcheck smtp` on the lab server at PORT with implicit TLS, trusting the lab CA."""
+    return cli("smtp", NAME, "--port", str(port), "--tls", "implicit", "--resolver", smtp_lab.dns.address,
+               "--ca-file", str(smtp_lab.ca_file), "--timeout", "5", "--json")  # fmt: skip
+
+
 def _serve(smtp_lab: SmtpLab, chain_pem: bytes, key_pem: bytes) -> int:
     (smtp_lab.workdir / "odd.pem").write_bytes(chain_pem)
     (smtp_lab.workdir / "odd.key").write_bytes(key_pem)
@@ -298,21 +304,7 @@ def test_a_chain_of_fifty_certificates_is_judged_like_openssl_does(smtp_lab: Smt
     strangers = b"".join(CertificateAuthority(f"stranger {i}").cert_pem for i in range(49))
     port = _serve(smtp_lab, leaf.cert_chain_pem + strangers, leaf.key_pem)
     accepted, _ = oracle(port, NAME, [smtp_lab.ca_file])
-    run = cli(
-        "smtp",
-        NAME,
-        "--port",
-        str(port),
-        "--tls",
-        "implicit",
-        "--resolver",
-        smtp_lab.dns.address,
-        "--ca-file",
-        str(smtp_lab.ca_file),
-        "--timeout",
-        "5",
-        "--json",
-    )
+    run = implicit_smtp(cli, smtp_lab, port)
     check = run.check("smtp.certificate")
     assert check["details"]["trusted"] is accepted and len(check["details"]["chain"]) == 50
 
@@ -342,21 +334,7 @@ def test_a_megabyte_certificate_is_a_finding_at_stage_certificate(smtp_lab: Smtp
     cert = builder.sign(smtp_lab.ca.key, hashes.SHA256())
     port = _serve(smtp_lab, cert.public_bytes(serialization.Encoding.PEM), base.key_pem)
     # Then mailcheck names it at stage certificate, in plain words, well within its timeout
-    run = cli(
-        "smtp",
-        NAME,
-        "--port",
-        str(port),
-        "--tls",
-        "implicit",
-        "--resolver",
-        smtp_lab.dns.address,
-        "--ca-file",
-        str(smtp_lab.ca_file),
-        "--timeout",
-        "5",
-        "--json",
-    )
+    run = implicit_smtp(cli, smtp_lab, port)
     failed = [c for c in run.checks() if c["error"]]
     assert failed and failed[0]["stage"] == "certificate" and failed[0]["error"]["kind"] == "oversized-chain"
     assert "100 KiB" in failed[0]["summary"] and run.code == 1

@@ -129,17 +129,25 @@ class DnssecValidator:
             what = f"{rrset.name} {dns.rdatatype.to_text(rrset.rdtype)}"
             raise _Bogus(f"the signature on {what} does not verify ({exc})") from None
 
+    async def _signed_set(
+        self, name: dns.name.Name, rdtype: str, missing: Exception
+    ) -> tuple[dns.rrset.RRset, dns.rrset.RRset]:
+        """NAME's RDTYPE set and its RRSIGs; MISSING when the set is absent, indeterminate when unsigned."""
+        response = await self._ask(name, rdtype)
+        code = dns.rdatatype.from_text(rdtype)
+        found = _find(response.answer, name, code)
+        sigs = _find(response.answer, name, dns.rdatatype.RRSIG, code)
+        if found is None:
+            raise missing
+        if sigs is None:
+            raise _Indeterminate(f"the {rdtype} set of {name} came back without signatures")
+        return found, sigs
+
     async def zone_keys(self, zone: dns.name.Name) -> dns.rrset.RRset:
         """ZONE's DNSKEY set, validated up to a trust anchor."""
         if zone in self._keys:
             return self._keys[zone]
-        response = await self._ask(zone, "DNSKEY")
-        keys = _find(response.answer, zone, dns.rdatatype.DNSKEY)
-        sigs = _find(response.answer, zone, dns.rdatatype.RRSIG, dns.rdatatype.DNSKEY)
-        if keys is None:
-            raise _Indeterminate(f"no DNSKEY for {zone} came back")
-        if sigs is None:
-            raise _Indeterminate(f"the DNSKEY set of {zone} came back without signatures")
+        keys, sigs = await self._signed_set(zone, "DNSKEY", missing=_Indeterminate(f"no DNSKEY for {zone} came back"))
         trusted = self.anchors.ds.get(zone) or []
         anchored_keys = self.anchors.dnskey.get(zone) or []
         if not trusted and not anchored_keys:
@@ -154,13 +162,8 @@ class DnssecValidator:
     async def validated_ds(self, zone: dns.name.Name) -> list[dns.rdata.Rdata]:
         if zone == dns.name.root:
             raise _Indeterminate("the root is not among the trust anchors")
-        response = await self._ask(zone, "DS")
-        ds = _find(response.answer, zone, dns.rdatatype.DS)
-        sigs = _find(response.answer, zone, dns.rdatatype.RRSIG, dns.rdatatype.DS)
-        if ds is None:
-            raise _Bogus(f"{zone} is signed, but its parent publishes no DS for it (an island of trust)")
-        if sigs is None:
-            raise _Indeterminate(f"the DS of {zone} came back without signatures")
+        missing = _Bogus(f"{zone} is signed, but its parent publishes no DS for it (an island of trust)")
+        ds, sigs = await self._signed_set(zone, "DS", missing=missing)
         signers = [s.signer for s in sigs if zone.is_subdomain(s.signer) and s.signer != zone]
         if not signers:
             raise _Bogus(f"the DS of {zone} is not signed by a parent zone")
