@@ -71,6 +71,11 @@ def run_sync(coroutine: Awaitable[R]) -> R:
     """Run the command's coroutine in a fresh event loop."""
 
     async def main() -> R:
-        return await coroutine
+        from mailcheck.net.dns_wire import close_loop_resources
+
+        try:
+            return await coroutine
+        finally:
+            close_loop_resources()
 
     return asyncio.run(main())

@@ -1,7 +1,8 @@
 """The one DNS client: every question any subcommand asks goes through :class:`DnsClient`.
 
-Built on ``dns.asyncresolver``. When resolvers are given, the client is created with ``configure=False`` so
-no code path can fall back to the system resolver.
+Questions go over one persistent UDP socket per resolver (:mod:`mailcheck.net.dns_wire`); the resolvers are
+the ones given, or the system's (read once by ``dns.asyncresolver``). When resolvers are given, the system
+configuration is never read, so no code path can fall back to the system resolver.
 """
 
 import asyncio
@@ -15,16 +16,20 @@ import dns.flags
 import dns.message
 import dns.name
 import dns.nameserver
+import dns.rcode
 import dns.rdata
+import dns.rdataclass
 import dns.rdatatype
 import dns.resolver
 import dns.reversename
 
 from mailcheck.model import ProbeError, Stage
+from mailcheck.net.dns_wire import WireTransport
 from mailcheck.transcript import Transcript
 
 MAX_IN_FLIGHT = 64
 ATTEMPT_SECONDS = 2.0
+MAX_CNAME_HOPS = 16
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,7 @@ class DnsClient:
         self.transcript = transcript or Transcript()
         self._pending: dict[tuple[str, str], asyncio.Future[DnsAnswer]] = {}
         self._raw: dict[tuple[str, str], asyncio.Future[dns.message.Message]] = {}
+        self._wire: WireTransport | None = None
         self._resolver: dns.asyncresolver.Resolver | None = None
         self._setup_error: ProbeError | None = None
         if nameservers:
@@ -99,15 +105,9 @@ class DnsClient:
         # Questions in flight at once: a burst of hundreds of datagrams overflows a resolver's receive buffer,
         # and every lost one then costs a whole attempt timeout.
         self._in_flight: asyncio.Semaphore | None = None
-        if self._resolver is not None:
-            # Each attempt waits at most ATTEMPT_SECONDS, so a lost datagram is asked again within the
-            # --timeout (the lifetime), as stub resolvers do; a slow answer still has that long per attempt.
-            self._resolver.timeout = min(timeout, ATTEMPT_SECONDS)
-            self._resolver.lifetime = timeout
-            self._resolver.cache = None
-            # Ask for the AD bit (RFC 6840 §5.7) so a validating resolver tells us the answer is DNSSEC-secure.
-            self._resolver.flags = dns.flags.RD | dns.flags.AD
-            self._resolver.use_edns(0, 0, 1232)
+        # The resolver object only holds the configuration (its nameservers); questions go over the wire
+        # transport (net/dns_wire.py): each attempt waits at most ATTEMPT_SECONDS, so a lost datagram is asked
+        # again within the --timeout (the lifetime), as stub resolvers do.
 
     @property
     def servers(self) -> str:
@@ -176,32 +176,63 @@ class DnsClient:
         async with self._in_flight:
             return await self._resolve(name, rdtype)
 
+    def _transport(self) -> WireTransport:
+        if self._wire is None:
+            assert self._resolver is not None
+            servers = [
+                (ns.address, ns.port)
+                for ns in self._resolver.nameservers
+                if isinstance(ns, dns.nameserver.Do53Nameserver)
+            ]
+            self._wire = WireTransport(servers, min(self.timeout, ATTEMPT_SECONDS), self.timeout)
+        return self._wire
+
     async def _resolve(self, name: str, rdtype: str) -> DnsAnswer:
-        assert self._resolver is not None
         self.transcript.client(f"DNS {rdtype} {name}?")
         try:
-            answer = await self._resolver.resolve(name, rdtype, raise_on_no_answer=False, search=False)
-        except dns.resolver.NXDOMAIN as exc:
-            self.transcript.server(f"DNS {rdtype} {name}: NXDOMAIN")
-            return DnsAnswer(name, rdtype, (), _plain(exc.canonical_name), nxdomain=True)
-        except dns.exception.Timeout:
-            raise self._failure(name, rdtype, "timeout", f"no answer within {self.timeout:g}s") from None
-        except dns.resolver.NoNameservers as exc:
-            kind, why = _classify_server_errors(exc.kwargs.get("errors", []))
-            raise self._failure(name, rdtype, kind, why) from None
+            query = dns.message.make_query(name, rdtype, use_edns=0, payload=1232)
         except (dns.name.NameTooLong, dns.name.LabelTooLong, dns.name.EmptyLabel) as exc:
             raise ProbeError(Stage.DNS, "syntax", f"cannot ask for {name!r}: {exc}") from None
         except dns.exception.DNSException as exc:
-            raise self._failure(name, rdtype, "bad-response", str(exc)) from None
-        except OSError as exc:
-            raise self._failure(name, rdtype, "unreachable", exc.strerror or str(exc)) from None
-        records = tuple(answer.rrset) if answer.rrset is not None else ()
-        authenticated = bool(answer.response.flags & dns.flags.AD)
-        result = DnsAnswer(name, rdtype, records, _plain(answer.canonical_name), authenticated)
+            raise ProbeError(Stage.DNS, "syntax", f"cannot ask for {rdtype} {name!r}: {exc}") from None
+        # Ask for the AD bit (RFC 6840 §5.7) so a validating resolver tells us the answer is DNSSEC-secure.
+        query.flags |= dns.flags.RD | dns.flags.AD
+        response, failures = await self._transport().ask(query)
+        if response is None:
+            if not failures:
+                raise self._failure(name, rdtype, "timeout", f"no answer within {self.timeout:g}s")
+            first = next((f for f in failures if f.kind in ("servfail", "refused")), failures[0])
+            raise self._failure(name, rdtype, first.kind, first.reason)
+        result = self._answer(name, rdtype, response)
+        if result.nxdomain:
+            self.transcript.server(f"DNS {rdtype} {name}: NXDOMAIN")
+            return result
         shown = "; ".join(result.texts()) or "no records"
         alias = f" (via CNAME {result.canonical_name})" if result.aliased else ""
         self.transcript.server(f"DNS {rdtype} {name}{alias}: {shown}")
         return result
+
+    def _answer(self, name: str, rdtype: str, response: dns.message.Message) -> DnsAnswer:
+        """The records for NAME/RDTYPE in RESPONSE, following its CNAME chain (a loop is the zone's fault)."""
+        wanted = dns.rdatatype.from_text(rdtype)
+        current = dns.name.from_text(name)
+        authenticated = bool(response.flags & dns.flags.AD)
+        seen: set[dns.name.Name] = set()
+        for _ in range(MAX_CNAME_HOPS):
+            rrset = response.get_rrset(response.answer, current, dns.rdataclass.IN, wanted)
+            if rrset is not None:
+                return DnsAnswer(name, rdtype, tuple(rrset), _plain(current), authenticated)
+            alias = response.get_rrset(response.answer, current, dns.rdataclass.IN, dns.rdatatype.CNAME)
+            if alias is None:
+                break
+            seen.add(current)
+            current = alias[0].target
+            if current in seen:
+                raise self._failure(name, rdtype, "cname-loop", f"the CNAME chain loops at {_plain(current)}")
+        else:
+            raise self._failure(name, rdtype, "cname-loop", f"the CNAME chain is longer than {MAX_CNAME_HOPS}")
+        nxdomain = response.rcode() == dns.rcode.NXDOMAIN
+        return DnsAnswer(name, rdtype, (), _plain(current), authenticated and not nxdomain, nxdomain=nxdomain)
 
     def _failure(self, name: str, rdtype: str, kind: str, why: str) -> ProbeError:
         self.transcript.error(f"DNS {rdtype} {name}: {kind}: {why}")
@@ -215,26 +246,6 @@ def _server_text(server: object) -> str:
         host = f"[{server.address}]" if ":" in server.address else server.address
         return host if server.port == 53 else f"{host}:{server.port}"
     return str(server)
-
-
-def _classify_server_errors(errors: Sequence[tuple[object, ...]]) -> tuple[str, str]:
-    """Turn dnspython's per-server error list into one stable kind and a readable reason."""
-    reasons = [err[3] for err in errors if len(err) > 3]
-    for rcode, kind in (("SERVFAIL", "servfail"), ("REFUSED", "refused")):
-        if rcode in reasons:
-            return kind, f"the resolver answered {rcode}"
-    for reason in reasons:
-        if "CNAME chain" in str(reason):
-            return "cname-loop", f"the CNAME chain loops or is too long ({reason})"
-        if isinstance(reason, OSError):
-            return "unreachable", f"resolver unreachable ({reason.strerror or reason})"
-        if isinstance(reason, (dns.exception.FormError, EOFError)):
-            return "bad-response", f"malformed answer from the resolver ({reason})"
-    if reasons and isinstance(reasons[0], str):
-        return "bad-response", f"the resolver answered {reasons[0]}"
-    if reasons:
-        return "bad-response", f"unusable answer from the resolver ({reasons[0]})"
-    return "servfail", "no resolver gave an answer"
 
 
 def sync_resolver(nameservers: Sequence[tuple[str, int]] | None, timeout: float) -> dns.resolver.Resolver:
