@@ -37,7 +37,7 @@ def signed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SignedWorld]:
         ).PublicFormat.SubjectPublicKeyInfo,
     )
     tlsa = f"3 1 1 {hashlib.sha256(spki).hexdigest()}"
-    for domain in ("secure.test", "expired.test", "wrongds.test", "plain.test"):
+    for domain in ("secure.test", "expired.test", "wrongds.test", "plain.test", "hashed.test", "plain.hashed.test"):
         zone.add(domain, "MX", f"10 mx.{domain}.")
         zone.host(f"mx.{domain}", "127.0.0.40", ptr=False)
     zone.add("_25._tcp.mx.secure.test", "TLSA", tlsa)
@@ -51,6 +51,8 @@ def signed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SignedWorld]:
             ZoneSigning("expired.test.", expired=True),
             ZoneSigning("wrongds.test.", wrong_ds=True),
             ZoneSigning("plain.test.", signed=False),
+            ZoneSigning("hashed.test.", nsec3=True),
+            ZoneSigning("plain.hashed.test.", signed=False),
         ],
     )
     anchor_file = tmp_path_factory.mktemp("anchors") / "root.anchor"
@@ -71,6 +73,8 @@ def signed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SignedWorld]:
         ("wrongds.test", "MX", "bogus"),
         ("plain.test", "MX", "insecure"),
         ("mx.plain.test", "A", "insecure"),
+        ("hashed.test", "MX", "secure"),
+        ("plain.hashed.test", "MX", "insecure"),  # proved by the parent's NSEC3 record
     ],
 )
 def test_each_answer_is_validated_by_mailcheck(
@@ -89,7 +93,9 @@ def test_bogus_names_the_broken_link(signed: SignedWorld, cli: Cli) -> None:
     mismatch = signed.dnssec(cli, "wrongds.test", "MX").check("dnssec.answer")
     assert "no DNSKEY of wrongds.test. matches the DS" in mismatch["summary"]
     plain = signed.dnssec(cli, "plain.test", "MX").check("dnssec.answer")
-    assert "unsigned delegation" in plain["summary"] and "NSEC" in plain["summary"]
+    assert "unsigned delegation" in plain["summary"] and "signed NSEC record" in plain["summary"]
+    hashed = signed.dnssec(cli, "plain.hashed.test", "MX").check("dnssec.answer")
+    assert "signed NSEC3 record" in hashed["summary"]
 
 
 def test_the_wrong_anchor_makes_everything_bogus(signed: SignedWorld, cli: Cli, tmp_path: Path) -> None:

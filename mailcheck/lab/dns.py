@@ -130,12 +130,30 @@ def _add_signatures(zone: "Zone", response: dns.message.Message, qname: str) -> 
         if signatures is not None:
             response.answer.append(signatures)
     if not response.answer:
-        nsec = zone.rrset(qname, "NSEC")
-        if nsec is not None:
-            response.authority.append(nsec)
-            signatures = _signatures(zone, qname, dns.rdatatype.NSEC)
+        for owner, rdtype in _denial_owners(zone, qname):
+            denial = zone.rrset(owner, rdtype)
+            if denial is None:
+                continue
+            response.authority.append(denial)
+            signatures = _signatures(zone, owner, dns.rdatatype.from_text(rdtype))
             if signatures is not None:
                 response.authority.append(signatures)
+            break
+
+
+def _denial_owners(zone: "Zone", qname: str) -> list[tuple[str, str]]:
+    """Where the record denying a type at QNAME lives: the NSEC at the name, or the NSEC3 at the name's
+    hash (SHA-1, no salt, no iterations, as the lab signs) under each enclosing zone."""
+    import dns.dnssec
+
+    owners = [(qname, "NSEC")]
+    name = dns.name.from_text(qname or ".")
+    digest = dns.dnssec.nsec3_hash(name, None, 0, 1)
+    parent = name
+    while parent != dns.name.root:
+        parent = parent.parent()
+        owners.append((f"{digest}.{_key(parent.to_text())}".rstrip("."), "NSEC3"))
+    return owners
 
 
 def _reverse(address: str) -> str:

@@ -29,6 +29,7 @@ class ZoneSigning:
     signed: bool = True
     expired: bool = False
     wrong_ds: bool = False
+    nsec3: bool = False  # an NSEC3 chain (RFC 5155: SHA-1, no salt, no extra iterations) instead of NSEC
     key: ec.EllipticCurvePrivateKey = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
 
 
@@ -68,6 +69,29 @@ def sign(zone: Zone, plan: list[ZoneSigning], now: dt.datetime | None = None) ->
     return ". IN DS " + dns.dnssec.make_ds(dns.name.root, keys[dns.name.root], "SHA256").to_text()
 
 
+def _nsec_chain(zone: Zone, owned: dict[dns.name.Name, set[str]]) -> None:
+    names = sorted(owned)
+    for index, owner in enumerate(names):
+        following = names[(index + 1) % len(names)]
+        present = {dns.rdatatype.from_text(t) for t in owned[owner]} | {dns.rdatatype.RRSIG, dns.rdatatype.NSEC}
+        bitmap = " ".join(dns.rdatatype.to_text(t) for t in sorted(present))
+        zone.records[(name_key(owner.to_text()), "NSEC")] = [f"{following.to_text()} {bitmap}"]
+        owned[owner].add("NSEC")
+
+
+def _nsec3_chain(zone: Zone, origin: dns.name.Name, owned: dict[dns.name.Name, set[str]]) -> None:
+    """NSEC3 records at <hash>.<zone> in hash order; they are signed like any other rrset of the zone."""
+    hashed = sorted((dns.dnssec.nsec3_hash(owner, None, 0, 1), owner) for owner in owned)
+    for index, (digest, owner) in enumerate(hashed):
+        following = hashed[(index + 1) % len(hashed)][0]
+        present = {dns.rdatatype.from_text(t) for t in owned[owner]} | {dns.rdatatype.RRSIG}
+        bitmap = " ".join(dns.rdatatype.to_text(t) for t in sorted(present))
+        record_owner = dns.name.from_text(digest, origin)
+        zone.records[(name_key(record_owner.to_text()), "NSEC3")] = [f"1 0 0 - {following} {bitmap}"]
+    for digest, _ in hashed:
+        owned[dns.name.from_text(digest, origin)] = {"NSEC3"}
+
+
 def _sign_zone(zone: Zone, entry: ZoneSigning, key: DNSKEY, origins: list[dns.name.Name], now: dt.datetime) -> None:
     origin = _name(entry.origin)
     owned: dict[dns.name.Name, set[str]] = {}
@@ -89,13 +113,10 @@ def _sign_zone(zone: Zone, entry: ZoneSigning, key: DNSKEY, origins: list[dns.na
         if entry.expired
         else (now - dt.timedelta(hours=1), now + dt.timedelta(days=30))
     )
-    names = sorted(owned)
-    for index, owner in enumerate(names):
-        following = names[(index + 1) % len(names)]
-        present = {dns.rdatatype.from_text(t) for t in owned[owner]} | {dns.rdatatype.RRSIG, dns.rdatatype.NSEC}
-        bitmap = " ".join(dns.rdatatype.to_text(t) for t in sorted(present))
-        zone.records[(name_key(owner.to_text()), "NSEC")] = [f"{following.to_text()} {bitmap}"]
-        owned[owner].add("NSEC")
+    if entry.nsec3:
+        _nsec3_chain(zone, origin, owned)
+    else:
+        _nsec_chain(zone, owned)
     for owner, types in owned.items():
         key_text = name_key(owner.to_text())
         for rdtype in sorted(types):
