@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -98,12 +98,12 @@ class ZshTerminal:
     def screen(self) -> str:
         return self.tmux("capture-pane", "-p")
 
-    def wait_for(self, ready: "object", timeout: float = 20) -> str:
+    def wait_for(self, ready: Callable[[str], bool], timeout: float = 20) -> str:
         deadline = time.monotonic() + timeout
         screen = ""
         while time.monotonic() < deadline:
             screen = self.screen()
-            if ready(screen):  # type: ignore[operator]
+            if ready(screen):
                 return screen
             time.sleep(0.1)
         return screen
