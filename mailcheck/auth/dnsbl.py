@@ -127,7 +127,7 @@ def interpret(blocklist: Blocklist, addresses: list[str]) -> Answer:
     listings = [a for a in addresses if _in_loopback(a)]
     if not listings:
         return Answer("refused", tuple(addresses))  # an answer outside 127/8 is no listing (§2.3): a hijacked zone
-    meanings = tuple(blocklist.codes.get(code, f"listed ({code})") for code in listings)
+    meanings = tuple(blocklist.codes.get(code, f"return code {code}") for code in listings)
     return Answer("listed", tuple(listings), meanings)
 
 

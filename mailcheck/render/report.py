@@ -31,7 +31,7 @@ SYMBOLS = {Status.PASS: "✓", Status.INFO: "·", Status.WARN: "!", Status.FAIL:
 ASCII_SYMBOLS = {Status.PASS: "+", Status.INFO: ".", Status.WARN: "!", Status.FAIL: "x", Status.ERROR: "?"}
 # The path a message takes, and which check families belong to each part of it.
 SECTIONS = (
-    ("DNS and MX", ("mx", "domain")),
+    ("DNS and MX", ("mx", "domain", "dnssec")),
     ("MX endpoints", ("smtp:mx",)),
     ("Transport policy", ("mtasts", "dane", "tlsrpt")),
     ("Sender authentication", ("spf", "dkim", "dmarc", "arc", "bimi", "sender", "blocklist", "bulk")),
@@ -48,6 +48,9 @@ FAMILY_NAMES = {
     "dmarc": "DMARC",
     "arc": "ARC",
     "bimi": "BIMI",
+    "dnssec": "DNSSEC",
+    "blocklist": "blocklists",
+    "bulk": "bulk mail",
 }
 CAPABILITY_WORD = {"smtp": "EHLO", "imap": "CAPABILITY", "pop3": "CAPA"}
 UPGRADE_WORD = {"smtp": "STARTTLS", "imap": "STARTTLS", "pop3": "STLS"}
@@ -108,7 +111,7 @@ def _session_order(checks: list[CheckResult]) -> "Callable[[CheckResult], int]":
     order = _STARTTLS_ORDER if any(c.stage is Stage.STARTTLS for c in checks) else _IMPLICIT_ORDER
 
     def position(check: CheckResult) -> int:
-        key = "again" if check.id.endswith("_tls") else check.stage.value
+        key = "again" if check.id.endswith("_tls") else "scan" if check.id.endswith("tls-scan") else check.stage.value
         return order.index(key) if key in order else len(order)
 
     return position
@@ -118,6 +121,8 @@ def _stage_word(check: CheckResult) -> str:
     protocol = _family(check)
     if check.id.endswith("certificate-profile"):
         return "cert profile"
+    if check.id.endswith("tls-scan"):
+        return "TLS scan"
     if check.stage is Stage.CAPABILITIES:
         return CAPABILITY_WORD.get(protocol, "capabilities")
     if check.stage is Stage.STARTTLS:
