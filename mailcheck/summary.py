@@ -45,7 +45,9 @@ class Summary:
 def summarise(paths: list[Path]) -> Summary:
     """Read JSON Lines documents of ``mailcheck domain``; a domain seen twice (a resumed or re-run shard)
     counts once, its last document winning."""
-    latest: dict[str, dict[str, Any]] = {}
+    # per domain only what the summary needs (status; each check's id, status and error kind), not the
+    # whole document: a run of millions of domains must not be held in memory
+    latest: dict[str, tuple[str, tuple[tuple[str, str, str | None], ...]]] = {}
     summary = Summary()
     for path in paths:
         try:
@@ -56,23 +58,24 @@ def summarise(paths: list[Path]) -> Summary:
             for line in handle:
                 try:
                     document = json.loads(line)
-                    target = document["target"]
-                    document["checks"]
-                except (json.JSONDecodeError, KeyError, TypeError):
+                    target = str(document["target"])
+                    checks = tuple(
+                        (str(c["id"]), str(c["status"]), (c.get("error") or {}).get("kind")) for c in document["checks"]
+                    )
+                except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
                     summary.skipped_lines += bool(line.strip())
                     continue
                 if target in latest:
                     summary.duplicates += 1
-                latest[target] = document
-    for target, document in latest.items():
+                latest[target] = (str(document.get("status")), checks)
+    for target, (status, checks) in latest.items():
         summary.domains += 1
-        summary.by_status[str(document.get("status"))] += 1
+        summary.by_status[status] += 1
         seen: set[tuple[str, str]] = set()
-        for check in document["checks"]:
-            summary.checks[check["id"]][check["status"]] += 1
-            error = check.get("error")
-            if check["status"] in ("fail", "error") and error:
-                key = (check["id"], error["kind"])
+        for check_id, check_status, kind in checks:
+            summary.checks[check_id][check_status] += 1
+            if check_status in ("fail", "error") and kind:
+                key = (check_id, kind)
                 if key not in seen:
                     seen.add(key)
                     summary.kinds[key] += 1

@@ -95,3 +95,16 @@ def test_summary_of_merged_shards(cli: Cli, mail_lab: MailLab, tmp_path: Path) -
     assert (
         text.out.startswith("FAIL: 3 domains") and "too-many-lookups" in text.out and "(e.g. broken.test)" in text.out
     )
+
+
+def test_summary_skips_unreadable_lines_and_counts_repeats_once(cli: Cli, tmp_path: Path) -> None:
+    good = {"target": "a.test", "status": "fail", "checks": [
+        {"id": "spf.record", "status": "fail", "error": {"kind": "not-found"}}]}  # fmt: skip
+    lines = [json.dumps(good), "not json", json.dumps({"target": "b.test", "checks": [{"no": "id"}]}),
+             json.dumps([1, 2]), json.dumps(good)]  # fmt: skip
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    doc = json.loads(cli("summary", str(path), "--json").out)
+    assert doc["domains"] == 1 and doc["duplicate_domains"] == 1 and doc["unreadable_lines"] == 3
+    assert doc["failure_kinds"][0]["kind"] == "not-found"
+    assert cli("summary", str(tmp_path / "missing.jsonl")).code == 2
