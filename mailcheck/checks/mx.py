@@ -103,6 +103,15 @@ async def reverse_lookup(address: str, ctx: ProbeContext) -> ReverseObservation:
     return ReverseObservation(address, ptr, tuple(zip(names, forward, strict=True)))
 
 
+def confirmed_names(rev: ReverseObservation) -> list[str]:
+    """The PTR names of the address whose own forward lookup includes it (forward-confirmed reverse DNS)."""
+    return [
+        name
+        for name, forward in rev.forward
+        if isinstance(forward, DnsAnswer) and rev.address in {r.to_text() for r in forward.records}
+    ]
+
+
 # --- evaluation: pure functions of the observation -------------------------------------------------------
 
 
@@ -261,11 +270,7 @@ def reverse_finding(host: HostObservation, rev: ReverseObservation) -> CheckResu
             f"no PTR record for {rev.address}; receivers often distrust mail from an address without reverse DNS",
             {"ptr": []},
         )
-    confirmed = [
-        name
-        for name, forward in rev.forward
-        if isinstance(forward, DnsAnswer) and rev.address in {r.to_text() for r in forward.records}
-    ]
+    confirmed = confirmed_names(rev)
     details = {"ptr": names, "forward_confirmed": confirmed, "matches_mx_name": host.name in names}
     if confirmed:
         return subject.result(

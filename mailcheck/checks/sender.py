@@ -14,6 +14,7 @@ from mailcheck.auth.dnsbl import Blocklist
 from mailcheck.auth.spf_eval import Evaluator, SpfVerdict
 from mailcheck.checks import blocklist as blocklist_check
 from mailcheck.checks import dmarc as dmarc_check
+from mailcheck.checks import mx as mx_check
 from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
 from mailcheck.net.dns import DnsAnswer
@@ -28,8 +29,7 @@ class SenderObservation:
     ip: str
     domain: str
     helo: str | None
-    reverse: DnsAnswer | ProbeError | None = None
-    forward: dict[str, list[str] | ProbeError] = field(default_factory=dict)  # PTR name → its addresses
+    reverse: mx_check.ReverseObservation | None = None  # PTR names and their forward lookups
     helo_addresses: list[str] | ProbeError | None = None
     spf: SpfVerdict | None = None
     dmarc: dmarc_check.DmarcObservation | ProbeError | None = None
@@ -49,14 +49,6 @@ async def addresses_of(name: str, ctx: ProbeContext) -> list[str] | ProbeError:
     return failures[0] if len(failures) == 2 else found
 
 
-async def _forward_confirm(obs: SenderObservation, ctx: ProbeContext) -> None:
-    obs.reverse = await attempt(ctx.dns.reverse(obs.ip))
-    if isinstance(obs.reverse, DnsAnswer):
-        names = [r.to_text().rstrip(".") for r in obs.reverse.records][:10]
-        found = await asyncio.gather(*(addresses_of(n, ctx) for n in names))
-        obs.forward = dict(zip(names, found, strict=True))
-
-
 async def probe(
     ip: str,
     domain: str,
@@ -66,6 +58,9 @@ async def probe(
     ctx: ProbeContext,
 ) -> SenderObservation:
     obs = SenderObservation(ip, domain, helo)
+
+    async def reverse() -> None:
+        obs.reverse = await mx_check.reverse_lookup(ip, ctx)
 
     async def helo_lookup() -> None:
         if helo:
@@ -84,7 +79,7 @@ async def probe(
         )
         obs.lists = ip_part + domain_part
 
-    await asyncio.gather(_forward_confirm(obs, ctx), helo_lookup(), spf(), dmarc(), lists())
+    await asyncio.gather(reverse(), helo_lookup(), spf(), dmarc(), lists())
     return obs
 
 
@@ -97,21 +92,19 @@ def _same_address(a: str, b: str) -> bool:
 
 def ptr_finding(obs: SenderObservation) -> CheckResult:
     subject = Subject("sender.ptr", obs.ip, Stage.DNS)
-    if isinstance(obs.reverse, ProbeError):
-        return subject.failed(obs.reverse, f"reverse DNS of {obs.ip} could not be read: {obs.reverse.message}")
-    names = list(obs.forward)
+    rev = obs.reverse
+    assert rev is not None
+    if isinstance(rev.ptr, ProbeError):
+        return subject.failed(rev.ptr, f"reverse DNS of {obs.ip} could not be read: {rev.ptr.message}")
+    names = [name for name, _ in rev.forward]
     details: dict[str, object] = {
         "ptr": names,
-        "forward": {n: v for n, v in obs.forward.items() if isinstance(v, list)},
+        "forward": {n: [r.to_text() for r in f.records] for n, f in rev.forward if isinstance(f, DnsAnswer)},
     }
     if not names:
         message = f"{obs.ip} has no reverse DNS (PTR): receivers reject or junk its mail; {EVERY_SENDER}"
         return subject.result(Status.FAIL, message, details, ErrorInfo(Stage.DNS, "no-ptr", message))
-    confirmed = [
-        n
-        for n, found in obs.forward.items()
-        if isinstance(found, list) and any(_same_address(a, obs.ip) for a in found)
-    ]
+    confirmed = mx_check.confirmed_names(rev)
     details["forward_confirmed"] = confirmed
     if not confirmed:
         message = (
