@@ -136,16 +136,13 @@ class DnsClient:
         return await asyncio.shield(future)
 
     async def _query_dnssec(self, name: str, rdtype: str) -> dns.message.Message:
-        if self._setup_error is not None:
-            raise self._setup_error
+        slots = self._slots()
         assert self._resolver is not None
-        if self._in_flight is None:
-            self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
         query = dns.message.make_query(name, rdtype, want_dnssec=True, use_edns=0, payload=1232)
         query.flags |= dns.flags.RD | dns.flags.CD
         self.transcript.client(f"DNS {rdtype} {name}? (DO)")
         last: Exception | None = None
-        async with self._in_flight:
+        async with slots:
             for server in self._resolver.nameservers:
                 if not isinstance(server, dns.nameserver.Do53Nameserver):
                     continue
@@ -167,13 +164,17 @@ class DnsClient:
         """The PTR answer for an IP address."""
         return await self.lookup(reverse_name(address), "PTR")
 
-    async def _query(self, name: str, rdtype: str) -> DnsAnswer:
+    def _slots(self) -> asyncio.Semaphore:
+        """The bound on questions in flight, once the client can ask at all (made inside the running loop)."""
         if self._setup_error is not None:
             raise self._setup_error
         assert self._resolver is not None
         if self._in_flight is None:
-            self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)  # made inside the running loop
-        async with self._in_flight:
+            self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
+        return self._in_flight
+
+    async def _query(self, name: str, rdtype: str) -> DnsAnswer:
+        async with self._slots():
             return await self._resolve(name, rdtype)
 
     def _transport(self) -> WireTransport:
