@@ -144,7 +144,7 @@ def _tls_text(hop: Hop) -> str:
 
 def hop_findings(trace: Trace) -> list[CheckResult]:
     longest = max((h.delay.total_seconds() for h in trace.hops if h.delay), default=0.0)
-    external = {h.number for h in trace.external_hops() if not h.internal or h.border}
+    external = {h.number for h in trace.external_hops()}
     results = []
     for hop in trace.hops:
         r = hop.received

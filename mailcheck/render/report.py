@@ -85,9 +85,9 @@ class Strip:
     label: str
     checks: list[CheckResult] = field(default_factory=list)
 
-    def marks(self, endpoint: bool) -> list[tuple[str, Status]]:
-        """(word, worst status) per stage of an endpoint in the order a session goes through them, or per
-        check name of a family (repeats counted: ``include×6``)."""
+    def marks(self, endpoint: bool) -> list[tuple[str, int, Status]]:
+        """(word, repeats, worst status) per stage of an endpoint in the order a session goes through them
+        (repeats always 1), or per check name of a family (repeats counted, shown as ``include×6``)."""
         checks = sorted(self.checks, key=_session_order(self.checks)) if endpoint else self.checks
         found: dict[str, tuple[int, Status]] = {}
         for check in checks:
@@ -96,10 +96,7 @@ class Strip:
                 name += " again"  # EHLO after STARTTLS
             count, status = found.get(name, (0, Status.PASS))
             found[name] = (count + 1, Status.worst([status, check.status]) if count else check.status)
-        return [
-            (f"{name}*{count}" if count > 1 and not endpoint else name, status)
-            for name, (count, status) in found.items()
-        ]
+        return [(name, 1 if endpoint else count, status) for name, (count, status) in found.items()]
 
 
 # The order of a session's stages: STARTTLS sessions upgrade after EHLO; implicit TLS starts with it.
@@ -213,11 +210,12 @@ class ReportView:
         self.console.print(line)
         self.console.print(Text(f"mailcheck {report.command} {printable(report.target)}", style="dim"))
 
-    def _mark_lines(self, marks: list[tuple[str, Status]], width: int) -> Text:
+    def _mark_lines(self, marks: list[tuple[str, int, Status]], width: int) -> Text:
         """The marks, wrapped by hand so that a word and its symbol always stay on one line."""
         lines: list[Text] = [Text()]
-        for name, status in marks:
-            cell = Text(printable(name).replace("*", self.times) + " ").append_text(self.mark(status))
+        for name, count, status in marks:
+            word = printable(name) + (f"{self.times}{count}" if count > 1 else "")
+            cell = Text(word + " ").append_text(self.mark(status))
             if lines[-1].cell_len and lines[-1].cell_len + 2 + cell.cell_len > width:
                 lines.append(Text())
             if lines[-1].cell_len:
