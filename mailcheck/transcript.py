@@ -16,6 +16,11 @@ class Transcript:
         self._write = write
         self._secrets: list[str] = []
 
+    @property
+    def enabled(self) -> bool:
+        """Whether lines go anywhere (callers skip building lines nobody reads)."""
+        return self._write is not None
+
     def add_secret(self, secret: str) -> None:
         """Mask ``secret`` (and anything it appears in) in every later line."""
         if secret:

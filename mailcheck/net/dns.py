@@ -6,6 +6,7 @@ configuration is never read, so no code path can fall back to the system resolve
 """
 
 import asyncio
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,7 +25,8 @@ import dns.resolver
 import dns.reversename
 
 from mailcheck.model import ProbeError, Stage
-from mailcheck.net.dns_wire import WireTransport
+from mailcheck.net.dns_codec import AD, RD, BadReply, Reply, encode_name, name_key, name_text
+from mailcheck.net.dns_wire import NXDOMAIN, WireTransport
 from mailcheck.transcript import Transcript
 
 MAX_IN_FLIGHT = 64
@@ -191,55 +193,64 @@ class DnsClient:
     async def _resolve(self, name: str, rdtype: str) -> DnsAnswer:
         self.transcript.client(f"DNS {rdtype} {name}?")
         try:
-            query = dns.message.make_query(name, rdtype, use_edns=0, payload=1232)
+            qtype = _type_code(rdtype)
+            qname = encode_name(name)
         except (dns.name.NameTooLong, dns.name.LabelTooLong, dns.name.EmptyLabel) as exc:
             raise ProbeError(Stage.DNS, "syntax", f"cannot ask for {name!r}: {exc}") from None
-        except dns.exception.DNSException as exc:
+        except (dns.exception.DNSException, ValueError) as exc:
             raise ProbeError(Stage.DNS, "syntax", f"cannot ask for {rdtype} {name!r}: {exc}") from None
         # Ask for the AD bit (RFC 6840 §5.7) so a validating resolver tells us the answer is DNSSEC-secure.
-        query.flags |= dns.flags.RD | dns.flags.AD
-        response, failures = await self._transport().ask(query)
-        if response is None:
+        reply, failures = await self._transport().ask(qname, qtype, RD | AD)
+        if reply is None:
             if not failures:
                 raise self._failure(name, rdtype, "timeout", f"no answer within {self.timeout:g}s")
             first = next((f for f in failures if f.kind in ("servfail", "refused")), failures[0])
             raise self._failure(name, rdtype, first.kind, first.reason)
-        result = self._answer(name, rdtype, response)
-        if result.nxdomain:
-            self.transcript.server(f"DNS {rdtype} {name}: NXDOMAIN")
-            return result
-        shown = "; ".join(result.texts()) or "no records"
-        alias = f" (via CNAME {result.canonical_name})" if result.aliased else ""
-        self.transcript.server(f"DNS {rdtype} {name}{alias}: {shown}")
+        try:
+            result = self._answer(name, rdtype, qname, qtype, reply)
+        except BadReply as exc:
+            raise self._failure(name, rdtype, "bad-response", f"malformed answer from the resolver ({exc})") from None
+        if self.transcript.enabled:
+            if result.nxdomain:
+                self.transcript.server(f"DNS {rdtype} {name}: NXDOMAIN")
+            else:
+                shown = "; ".join(result.texts()) or "no records"
+                alias = f" (via CNAME {result.canonical_name})" if result.aliased else ""
+                self.transcript.server(f"DNS {rdtype} {name}{alias}: {shown}")
         return result
 
-    def _answer(self, name: str, rdtype: str, response: dns.message.Message) -> DnsAnswer:
-        """The records for NAME/RDTYPE in RESPONSE, following its CNAME chain (a loop is the zone's fault)."""
-        wanted = dns.rdatatype.from_text(rdtype)
-        current = dns.name.from_text(name)
-        authenticated = bool(response.flags & dns.flags.AD)
-        seen: set[dns.name.Name] = set()
+    def _answer(self, name: str, rdtype: str, qname: bytes, qtype: int, reply: Reply) -> DnsAnswer:
+        """The records for NAME/RDTYPE in REPLY, following its CNAME chain (a loop is the zone's fault)."""
+        current = name_key(qname)
+        authenticated = reply.authenticated
+        seen: set[bytes] = set()
         for _ in range(MAX_CNAME_HOPS):
-            rrset = response.get_rrset(response.answer, current, dns.rdataclass.IN, wanted)
-            if rrset is not None:
-                return DnsAnswer(name, rdtype, tuple(rrset), _plain(current), authenticated)
-            alias = response.get_rrset(response.answer, current, dns.rdataclass.IN, dns.rdatatype.CNAME)
+            records = reply.records(current, qtype)
+            if records:
+                return DnsAnswer(name, rdtype, tuple(records), name_text(current), authenticated)
+            alias = reply.alias(current)
             if alias is None:
                 break
             seen.add(current)
-            current = alias[0].target
+            current = alias
             if current in seen:
-                raise self._failure(name, rdtype, "cname-loop", f"the CNAME chain loops at {_plain(current)}")
+                raise self._failure(name, rdtype, "cname-loop", f"the CNAME chain loops at {name_text(current)}")
         else:
             raise self._failure(name, rdtype, "cname-loop", f"the CNAME chain is longer than {MAX_CNAME_HOPS}")
-        nxdomain = response.rcode() == dns.rcode.NXDOMAIN
-        return DnsAnswer(name, rdtype, (), _plain(current), authenticated and not nxdomain, nxdomain=nxdomain)
+        nxdomain = reply.rcode == NXDOMAIN
+        return DnsAnswer(name, rdtype, (), name_text(current), authenticated and not nxdomain, nxdomain=nxdomain)
 
     def _failure(self, name: str, rdtype: str, kind: str, why: str) -> ProbeError:
         self.transcript.error(f"DNS {rdtype} {name}: {kind}: {why}")
         # A CNAME loop is the zone's own fault, seen for certain; other failures leave the truth unknown.
         message = f"{rdtype} lookup of {name} failed at {self.servers}: {why}"
         return ProbeError(Stage.DNS, kind, message, unknown=kind != "cname-loop")
+
+
+@functools.cache
+def _type_code(rdtype: str) -> int:
+    """The numeric type of a type name (A, MX, TYPE65, ...); ValueError-like DNSException for an unknown one."""
+    return int(dns.rdatatype.from_text(rdtype))
 
 
 def _server_text(server: object) -> str:

@@ -14,11 +14,11 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import dns.asyncquery
-import dns.exception
-import dns.flags
-import dns.message
 import dns.rcode
+
+from mailcheck.net.dns_codec import BadReply, Reply, build_query, name_key, parse_reply
+
+NOERROR, NXDOMAIN = 0, 3
 
 # Transports to close when a run's event loop finishes (runner.run_sync calls close_loop_resources).
 _closers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[Callable[[], None]]]" = weakref.WeakKeyDictionary()
@@ -104,12 +104,14 @@ class WireTransport:
         _closers.setdefault(loop, []).append(transport.close)
         return protocol
 
-    async def ask(self, query: dns.message.Message) -> tuple[dns.message.Message | None, list[Failure]]:
-        """The first NOERROR/NXDOMAIN response from the resolvers in turn, within the lifetime; (None,
-        failures) when none gave one (an empty failure list means nothing answered at all: a timeout)."""
+    async def ask(self, qname: bytes, qtype: int, flags: int) -> tuple[Reply | None, list[Failure]]:
+        """The first NOERROR/NXDOMAIN reply to QNAME (wire form)/QTYPE from the resolvers in turn, within the
+        lifetime; (None, failures) when none gave one (an empty failure list means nothing answered at all: a
+        timeout)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.lifetime
         failures: dict[tuple[str, int], Failure] = {}
+        question = (qname, qtype, flags, name_key(qname))
         while True:
             progressed = False
             for server in self.servers:
@@ -119,8 +121,8 @@ class WireTransport:
                 if remaining <= 0:
                     return None, list(failures.values())
                 progressed = True
-                outcome = await self._attempt(server, query, min(self.attempt, remaining))
-                if isinstance(outcome, dns.message.Message):
+                outcome = await self._attempt(server, question, min(self.attempt, remaining))
+                if isinstance(outcome, Reply):
                     return outcome, []
                 if outcome is not None:
                     failures[server] = outcome
@@ -128,40 +130,63 @@ class WireTransport:
                 return None, list(failures.values())
 
     async def _attempt(
-        self, server: tuple[str, int], query: dns.message.Message, wait: float
-    ) -> dns.message.Message | Failure | None:
-        """One question to one resolver: the response, a Failure, or None when it stayed silent."""
+        self, server: tuple[str, int], question: tuple[bytes, int, int, bytes], wait: float
+    ) -> Reply | Failure | None:
+        """One question to one resolver: the reply, a Failure, or None when it stayed silent."""
+        qname, qtype, flags, key = question
         try:
             channel = await self._channel(server)
         except OSError as exc:
             return Failure("unreachable", f"resolver unreachable ({exc.strerror or exc})")
-        query.id = channel.free_id()
-        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
-        channel.waiting[query.id] = future
+        qid = channel.free_id()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bytes] = loop.create_future()
+        channel.waiting[qid] = future
+        timer = loop.call_later(wait, _expire, future)
         try:
             assert channel.transport is not None
-            channel.transport.sendto(query.to_wire())
-            data = await asyncio.wait_for(future, wait)
+            channel.transport.sendto(build_query(qid, qname, qtype, flags))
+            data = await future
         except TimeoutError:
             return None
         except OSError as exc:
             return Failure("unreachable", f"resolver unreachable ({exc.strerror or exc})")
         finally:
-            channel.waiting.pop(query.id, None)
+            timer.cancel()
+            channel.waiting.pop(qid, None)
         try:
-            response = dns.message.from_wire(data, ignore_trailing=True)
-        except dns.exception.DNSException as exc:
+            reply = parse_reply(data)
+            if not reply.answers_query(qid, key, qtype):
+                return Failure("bad-response", "the resolver answered another question")
+            if reply.truncated:
+                reply = await _over_tcp(server, build_query(qid, qname, qtype, flags), max(wait, 1.0))
+                if not reply.answers_query(qid, key, qtype):
+                    return Failure("bad-response", "the resolver answered another question over TCP")
+        except BadReply as exc:
             return Failure("bad-response", f"malformed answer from the resolver ({exc})")
-        if not query.is_response(response):
-            return Failure("bad-response", "the resolver answered another question")
-        if response.flags & dns.flags.TC:
-            try:
-                response = await dns.asyncquery.tcp(query, server[0], timeout=max(wait, 1.0), port=server[1])
-            except (dns.exception.DNSException, OSError, EOFError) as exc:
-                return Failure("bad-response", f"the truncated answer could not be had over TCP ({exc})")
-        code = response.rcode()
-        if code in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
-            return response
-        text = dns.rcode.to_text(code)
+        except (OSError, EOFError, TimeoutError, asyncio.IncompleteReadError) as exc:
+            why = "no answer in time" if isinstance(exc, TimeoutError) else str(exc) or type(exc).__name__
+            return Failure("bad-response", f"the truncated answer could not be had over TCP ({why})")
+        if reply.rcode in (NOERROR, NXDOMAIN):
+            return reply
+        text = dns.rcode.to_text(dns.rcode.Rcode.make(reply.rcode))
         kind = {"SERVFAIL": "servfail", "REFUSED": "refused"}.get(text, "bad-response")
         return Failure(kind, f"the resolver answered {text}")
+
+
+def _expire(future: "asyncio.Future[bytes]") -> None:
+    if not future.done():
+        future.set_exception(TimeoutError())
+
+
+async def _over_tcp(server: tuple[str, int], query: bytes, wait: float) -> Reply:
+    """QUERY asked again over TCP (RFC 7766 §5: two-octet length, then the message), within WAIT seconds."""
+    async with asyncio.timeout(wait):
+        reader, writer = await asyncio.open_connection(*server)
+        try:
+            writer.write(len(query).to_bytes(2, "big") + query)
+            size = int.from_bytes(await reader.readexactly(2), "big")
+            data = await reader.readexactly(size)
+        finally:
+            writer.close()
+    return parse_reply(data)

@@ -1,0 +1,361 @@
+"""The client's own DNS wire code (net/dns_codec.py, net/dns_wire.py), held against dnspython as the oracle:
+queries byte for byte as dnspython builds them, replies read as dnspython reads them, and whatever a resolver
+sends ends as an answer or a ``bad-response``, never another exception or a hang."""
+
+import asyncio
+import socket
+import struct
+import threading
+from collections.abc import Callable, Iterator
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mailcheck.model import ProbeError
+from mailcheck.net.dns import DnsAnswer, DnsClient
+from mailcheck.net.dns_codec import AD, RD, BadReply, build_query, encode_name, name_key, name_text, parse_reply
+
+LABEL = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", min_size=1, max_size=63)
+HOST_NAME = st.lists(LABEL, min_size=1, max_size=6).map(".".join)
+ODD_NAME = st.one_of(
+    HOST_NAME,
+    st.text(max_size=80),  # anything: unicode (IDNA), escapes, empty labels, too long
+    st.lists(st.text(alphabet='ab.\\ 0129"()@;', max_size=8), max_size=5).map(".".join),
+)
+TYPES = ["A", "AAAA", "MX", "TXT", "PTR", "CNAME", "TLSA", "NS", "SRV", "CAA"]
+
+
+def dnspython_wire(name: str) -> bytes | type[Exception]:
+    try:
+        return dns.name.from_text(name).to_wire() or b"\x00"
+    except Exception as exc:  # which exception dnspython raises is what is compared
+        return type(exc)
+
+
+@settings(max_examples=400, deadline=None)
+@given(ODD_NAME)
+def test_names_are_encoded_as_dnspython_encodes_them(name: str) -> None:
+    expected = dnspython_wire(name)
+    try:
+        ours: bytes | type[Exception] = encode_name(name)
+    except Exception as exc:
+        ours = type(exc)
+    assert ours == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(HOST_NAME, st.sampled_from(TYPES), st.integers(0, 65535))
+def test_queries_are_byte_for_byte_dnspythons(name: str, rdtype: str, qid: int) -> None:
+    query = dns.message.make_query(name, rdtype, use_edns=0, payload=1232)
+    query.flags |= dns.flags.RD | dns.flags.AD
+    query.id = qid
+    ours = build_query(qid, encode_name(name), dns.rdatatype.from_text(rdtype), RD | AD)
+    assert ours == query.to_wire()
+    assert parse_reply(ours).question == ((name_key(encode_name(name)), dns.rdatatype.from_text(rdtype), 1),)
+
+
+RECORDS = {
+    "A": st.sampled_from(["192.0.2.1", "127.0.0.1", "10.1.2.3"]),
+    "AAAA": st.sampled_from(["2001:db8::1", "::1"]),
+    "MX": st.tuples(st.integers(0, 65535), HOST_NAME).map(lambda p: f"{p[0]} {p[1]}."),
+    "TXT": st.lists(st.text(alphabet="v=spf1 -all;include:ab", max_size=40), min_size=1, max_size=3).map(
+        lambda parts: " ".join(f'"{p}"' for p in parts)
+    ),
+    "CNAME": HOST_NAME.map(lambda n: n + "."),
+    "PTR": HOST_NAME.map(lambda n: n + "."),
+}
+
+
+@st.composite
+def responses(draw: st.DrawFn) -> dns.message.Message:
+    qname = draw(HOST_NAME)
+    query = dns.message.make_query(qname, draw(st.sampled_from(sorted(RECORDS))), use_edns=0, payload=1232)
+    response = dns.message.make_response(query)
+    response.set_rcode(draw(st.sampled_from([dns.rcode.NOERROR, dns.rcode.NXDOMAIN, dns.rcode.SERVFAIL])))
+    owners = [qname, *draw(st.lists(HOST_NAME, max_size=2))]
+    for section in (response.answer, response.authority, response.additional):
+        for _ in range(draw(st.integers(0, 3))):
+            rdtype = draw(st.sampled_from(sorted(RECORDS)))
+            owner = draw(st.sampled_from(owners)).upper() if draw(st.booleans()) else draw(st.sampled_from(owners))
+            values = draw(st.lists(RECORDS[rdtype], min_size=1, max_size=3))
+            section.append(dns.rrset.from_text(owner + ".", 300, "IN", rdtype, *values))
+    if draw(st.booleans()):
+        response.flags |= dns.flags.AD
+    return response
+
+
+@settings(max_examples=300, deadline=None)
+@given(responses())
+def test_replies_are_read_as_dnspython_reads_them(response: dns.message.Message) -> None:
+    wire = response.to_wire()  # dnspython compresses names: pointers are exercised
+    theirs = dns.message.from_wire(wire)
+    ours = parse_reply(wire)
+    assert ours.rcode == theirs.rcode()
+    assert ours.authenticated == bool(theirs.flags & dns.flags.AD)
+    question = theirs.question[0]
+    assert ours.answers_query(theirs.id, name_key(question.name.to_wire()), question.rdtype)
+    assert not ours.answers_query(theirs.id ^ 1, name_key(question.name.to_wire()), question.rdtype)
+    for rrset in theirs.answer:
+        key = name_key(rrset.name.to_wire())
+        if rrset.rdtype == dns.rdatatype.CNAME:
+            # one CNAME per name (RFC 2181 §10.1); of several, both follow the last one
+            assert ours.alias(key) == name_key(rrset[0].target.to_wire())
+        else:
+            expected = theirs.get_rrset(theirs.answer, rrset.name, dns.rdataclass.IN, rrset.rdtype)
+            assert expected is not None
+            assert sorted(r.to_text() for r in ours.records(key, rrset.rdtype)) == sorted(r.to_text() for r in expected)
+        assert name_text(key) == rrset.name.to_text(omit_final_dot=True).lower()
+
+
+@settings(max_examples=500, deadline=None)
+@given(responses(), st.data())
+def test_damaged_replies_are_read_or_refused_never_crash(response: dns.message.Message, data: st.DataObject) -> None:
+    wire = bytearray(response.to_wire())
+    for _ in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(0, len(wire) - 1))
+        wire[at] = data.draw(st.integers(0, 255))
+    cut = bytes(wire[: data.draw(st.integers(0, len(wire)))])
+    try:
+        dnspython_read = dns.message.from_wire(cut, ignore_trailing=True)
+    except (dns.exception.DNSException, ValueError, UnicodeError):
+        dnspython_read = None
+    try:
+        ours = parse_reply(cut)
+    except BadReply:
+        # what dnspython reads whole, the client reads as far as it needs
+        assert dnspython_read is None
+        return
+    for record in ours.answer:
+        try:
+            ours.records(record.owner, record.rdtype)
+            ours.alias(record.owner)
+        except BadReply:
+            assert dnspython_read is None
+
+
+@pytest.mark.parametrize(
+    ("wire", "why"),
+    [
+        (b"\x00\x01\x81\x80\x00\x01\x00\x00\x00\x00\x00\x00\xc0\x0c\x00\x01\x00\x01", "backwards"),  # points at itself
+        (b"\x00\x01\x81\x80\x00\x01\x00\x00\x00\x00\x00\x00\xc0\x20\x00\x01\x00\x01", "backwards"),  # points ahead
+        (b"\x00\x01\x81\x80\x00\x01\x00\x00\x00\x00\x00\x00\x41abc\x00\x00\x01\x00\x01", "label type"),
+        (b"\x00\x01\x81\x80\x00\x01\x00\x00\x00\x00\x00\x00\x03ab", "past the end"),
+        (b"\x00\x01\x81\x80\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x01\x00\x01\x00\x00\x00\x00\xff\xff", "data runs"),
+        (b"\x00\x01\x81\x80", "shorter than a DNS header"),
+        (b"\x00\x01\x81\x80\x00\x01\x00\x00\x00\x00\x00\x00" + b"\x3f" + b"a" * 63 + b"\x3f" + b"b" * 63
+         + b"\x3f" + b"c" * 63 + b"\x3f" + b"d" * 63 + b"\x00\x00\x01\x00\x01", "longer than 255"),
+    ],
+)  # fmt: skip
+def test_hostile_reply_shapes_are_bad_replies(wire: bytes, why: str) -> None:
+    with pytest.raises(BadReply, match=why):
+        parse_reply(wire)
+
+
+def test_extended_rcode_comes_from_the_opt_record() -> None:
+    query = dns.message.make_query("example.test", "A", use_edns=0)
+    response = dns.message.make_response(query)
+    response.set_rcode(dns.rcode.BADVERS)
+    assert parse_reply(response.to_wire()).rcode == dns.rcode.BADVERS == 16
+
+
+# --- the transport against a scripted resolver on loopback ---
+
+Script = Callable[[dns.message.Message, int], list[bytes]]
+
+
+class ScriptedResolver:
+    """A UDP+TCP resolver on 127.0.0.1 whose every reply is what SCRIPT makes of the query (dnspython
+    parses the client's query and builds the replies: the oracle on the other side of the wire)."""
+
+    def __init__(self, script: Script, tcp_script: Script | None = None) -> None:
+        self.script = script
+        self.tcp_script = tcp_script
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind(("127.0.0.1", 0))
+        self.port = self.udp.getsockname()[1]
+        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.tcp.bind(("127.0.0.1", self.port))
+        self.tcp.listen()
+        self.seen = 0
+        self.tcp_seen = 0
+        for target in (self._serve_udp, self._serve_tcp):
+            threading.Thread(target=target, daemon=True).start()
+
+    def _serve_udp(self) -> None:
+        while True:
+            try:
+                data, peer = self.udp.recvfrom(65535)
+            except OSError:
+                return
+            self.seen += 1
+            for reply in self.script(dns.message.from_wire(data), self.seen):
+                self.udp.sendto(reply, peer)
+
+    def _serve_tcp(self) -> None:
+        while True:
+            try:
+                conn, _ = self.tcp.accept()
+            except OSError:
+                return
+            with conn:
+                size = struct.unpack("!H", conn.recv(2))[0]
+                query = dns.message.from_wire(conn.recv(size))
+                self.tcp_seen += 1
+                assert self.tcp_script is not None
+                for reply in self.tcp_script(query, self.tcp_seen):
+                    conn.sendall(struct.pack("!H", len(reply)) + reply)
+
+    def close(self) -> None:
+        self.udp.close()
+        self.tcp.close()
+
+
+@pytest.fixture
+def scripted() -> Iterator[Callable[..., ScriptedResolver]]:
+    made: list[ScriptedResolver] = []
+
+    def make(script: Script, tcp_script: Script | None = None) -> ScriptedResolver:
+        made.append(ScriptedResolver(script, tcp_script))
+        return made[-1]
+
+    yield make
+    for resolver in made:
+        resolver.close()
+
+
+def answer(query: dns.message.Message, *records: str, rcode: int = dns.rcode.NOERROR, tc: bool = False) -> bytes:
+    response = dns.message.make_response(query)
+    response.set_rcode(rcode)
+    if tc:
+        response.flags |= dns.flags.TC
+    for record in records:
+        owner, rdtype, value = record.split(" ", 2)
+        response.answer.append(dns.rrset.from_text(owner, 300, "IN", rdtype, value))
+    return response.to_wire(max_size=65535)
+
+
+def ask(resolver: ScriptedResolver, name: str, rdtype: str, timeout: float = 2.0) -> DnsAnswer | ProbeError:
+    async def run() -> DnsAnswer | ProbeError:
+        client = DnsClient([("127.0.0.1", resolver.port)], timeout)
+        try:
+            return await asyncio.wait_for(client.lookup(name, rdtype), timeout + 3)
+        except ProbeError as err:
+            return err
+        finally:
+            from mailcheck.net.dns_wire import close_loop_resources
+
+            close_loop_resources()
+
+    return asyncio.run(run())
+
+
+def test_a_reply_with_another_id_is_ignored_and_the_right_one_taken(scripted: Callable[..., ScriptedResolver]) -> None:
+    def script(query: dns.message.Message, _: int) -> list[bytes]:
+        stray = dns.message.from_wire(answer(query, "mx.test. A 192.0.2.9"))
+        stray.id ^= 0x5A5A
+        return [stray.to_wire(), answer(query, "mx.test. A 192.0.2.1")]
+
+    result = ask(scripted(script), "mx.test", "A")
+    assert isinstance(result, DnsAnswer) and result.texts() == ["192.0.2.1"]
+
+
+def test_a_reply_to_another_question_is_a_bad_response(scripted: Callable[..., ScriptedResolver]) -> None:
+    def script(query: dns.message.Message, _: int) -> list[bytes]:
+        other = dns.message.make_query("elsewhere.test", "A")
+        other.id = query.id
+        return [answer(other, "elsewhere.test. A 192.0.2.1")]
+
+    result = ask(scripted(script), "mx.test", "A")
+    assert isinstance(result, ProbeError) and result.kind == "bad-response"
+    assert "another question" in result.message
+
+
+def test_a_reply_with_a_pointer_loop_is_a_bad_response(scripted: Callable[..., ScriptedResolver]) -> None:
+    def script(query: dns.message.Message, _: int) -> list[bytes]:
+        good = answer(query, "mx.test. A 192.0.2.1")
+        at = good.index(b"\xc0\x0c")  # the answer's owner points at the question name: make it point at itself
+        return [good[:at] + struct.pack("!H", 0xC000 | at) + good[at + 2 :]]
+
+    result = ask(scripted(script), "mx.test", "A")
+    assert isinstance(result, ProbeError) and result.kind == "bad-response"
+    assert "compression pointer" in result.message
+
+
+def test_an_unreadable_record_is_a_bad_response(scripted: Callable[..., ScriptedResolver]) -> None:
+    def script(query: dns.message.Message, _: int) -> list[bytes]:
+        good = answer(query, "mx.test. A 192.0.2.1")
+        return [good[:-6] + b"\x00\x03" + b"\xc0\x00\x02"]  # an A record three octets long
+
+    result = ask(scripted(script), "mx.test", "A")
+    assert isinstance(result, ProbeError) and result.kind == "bad-response"
+
+
+def test_a_truncated_reply_is_asked_again_over_tcp(scripted: Callable[..., ScriptedResolver]) -> None:
+    resolver = scripted(
+        lambda query, _: [answer(query, tc=True)],
+        lambda query, _: [answer(query, "big.test. TXT " + " ".join(['"' + "x" * 200 + '"'] * 20))],
+    )
+    result = ask(resolver, "big.test", "TXT")
+    assert isinstance(result, DnsAnswer) and len(result.txt_values()[0]) == 4000
+    assert resolver.tcp_seen == 1
+
+
+def test_a_tcp_answer_that_never_comes_is_a_bad_response_within_the_timeout(
+    scripted: Callable[..., ScriptedResolver],
+) -> None:
+    resolver = scripted(lambda query, _: [answer(query, tc=True)], lambda query, _: [])
+    result = ask(resolver, "big.test", "TXT", timeout=1.0)
+    assert isinstance(result, ProbeError) and result.kind == "bad-response"
+    assert "over TCP" in result.message
+
+
+def test_a_lost_datagram_is_asked_again_within_the_lifetime(scripted: Callable[..., ScriptedResolver]) -> None:
+    resolver = scripted(lambda query, seen: [] if seen == 1 else [answer(query, "mx.test. A 192.0.2.1")])
+    result = ask(resolver, "mx.test", "A", timeout=3.0)
+    assert isinstance(result, DnsAnswer) and result.texts() == ["192.0.2.1"]
+    assert resolver.seen == 2
+
+
+def test_cname_chains_and_duplicates_in_the_reply(scripted: Callable[..., ScriptedResolver]) -> None:
+    def script(query: dns.message.Message, _: int) -> list[bytes]:
+        return [answer(query, "www.test. CNAME Edge.Test.", "edge.test. A 192.0.2.7", "EDGE.test. A 192.0.2.7")]
+
+    result = ask(scripted(script), "www.test", "A")
+    assert isinstance(result, DnsAnswer)
+    assert result.texts() == ["192.0.2.7"] and result.canonical_name == "edge.test" and result.aliased
+
+
+def test_servfail_then_refused_are_failures_not_answers(scripted: Callable[..., ScriptedResolver]) -> None:
+    resolver = scripted(lambda query, _: [answer(query, rcode=dns.rcode.SERVFAIL)])
+    result = ask(resolver, "mx.test", "A")
+    assert isinstance(result, ProbeError) and result.kind == "servfail"
+    assert resolver.seen == 1  # a definite SERVFAIL is not asked again
+
+
+@pytest.mark.parametrize("name", ["a..b", "x" * 64 + ".test", ("abcdefghi." * 26) + "test"])
+def test_names_no_query_can_carry_are_syntax_errors(name: str) -> None:
+    async def run() -> ProbeError:
+        client = DnsClient([("127.0.0.1", 9)], 1.0)
+        with pytest.raises(ProbeError) as caught:
+            await client.lookup(name, "A")
+        return caught.value
+
+    assert asyncio.run(run()).kind == "syntax"
+
+
+def test_replies_are_not_assumed_from_the_question_case() -> None:
+    # the question comes back in the case the client sent; RFC 4343 comparison ignores it
+    query = dns.message.make_query("MiXeD.Test", "A")
+    reply = parse_reply(answer(query, "mixed.test. A 192.0.2.1"))
+    assert reply.answers_query(query.id, name_key(encode_name("mixed.test")), 1)
+    assert [r.to_text() for r in reply.records(name_key(encode_name("MIXED.TEST")), 1)] == ["192.0.2.1"]
