@@ -843,7 +843,7 @@ def domain(
         insecure,
         lists,
         tls_scan,
-        load_trust_anchors(trust_anchor),
+        load_trust_anchors(trust_anchor) if trust_anchor is not None else None,
     )
     expectations = None
     if expect_file is not None:

@@ -9,13 +9,11 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-import dns.exception
-import dns.resolver
-
 from mailcheck.net.dns import sync_resolver
 
 
 def _lookup_function(nameservers: Sequence[tuple[str, int]] | None, timeout: float) -> Any:
+    import dns.resolver
     import spf
 
     resolver = sync_resolver(nameservers, timeout)

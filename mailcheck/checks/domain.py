@@ -6,24 +6,23 @@ import dataclasses
 import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mailcheck.auth.dnsbl import DEFAULT_IP_LISTS, Blocklist
 from mailcheck.checks import blocklist as blocklist_check
-from mailcheck.checks import dane as dane_check
-from mailcheck.checks import dkim as dkim_check
 from mailcheck.checks import dmarc as dmarc_check
-from mailcheck.checks import dnssec as dnssec_check
-from mailcheck.checks import endpoints as endpoints_check
-from mailcheck.checks import mtasts as mtasts_check
 from mailcheck.checks import mx as mx_check
 from mailcheck.checks import reporting as reporting_check
-from mailcheck.checks import smtp as smtp_check
 from mailcheck.checks import spf as spf_check
 from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ProbeError, Stage, Subject
-from mailcheck.net.dnssec import DEFAULT_ANCHORS, TrustAnchors
 from mailcheck.runner import attempt
+
+# The parts that need TLS, X.509 or DNSSEC code (smtp, mta-sts, dane, dnssec, dkim, mailbox) are imported
+# when a run asks for them: a DNS-only run over many domains does not pay their start-up.
+if TYPE_CHECKING:
+    from mailcheck.checks.dane import DaneObservation
+    from mailcheck.net.dnssec import TrustAnchors
 
 PARTS = (
     "mx", "dnssec", "blocklist", "smtp", "mta-sts", "dane", "tls-rpt", "spf", "dkim", "dmarc", "bimi", "mailbox",
@@ -48,7 +47,12 @@ class DomainOptions:
     insecure: bool = False
     blocklists: tuple[Blocklist, ...] = DEFAULT_IP_LISTS
     tls_scan: bool = False
-    trust_anchors: TrustAnchors = DEFAULT_ANCHORS
+    trust_anchors: "TrustAnchors | None" = None  # None: the IANA root anchors
+
+    def anchors(self) -> "TrustAnchors":
+        from mailcheck.net.dnssec import DEFAULT_ANCHORS
+
+        return self.trust_anchors or DEFAULT_ANCHORS
 
 
 @dataclass
@@ -58,7 +62,7 @@ class DomainObservation:
     mx: Any = None  # MxObservation | ProbeError
     smtp: dict[str, Any] = field(default_factory=dict)  # MX host → SmtpObservation | ProbeError
     mtasts: Any = None
-    dane: list[dane_check.DaneObservation] = field(default_factory=list)
+    dane: "list[DaneObservation]" = field(default_factory=list)
     spf: Any = None
     dkim: Any = None
     dmarc: Any = None
@@ -101,6 +105,12 @@ async def probe(
         addresses = obs.public_mx_addresses()
         if "blocklist" in wanted and addresses:
             obs.blocklists = await run("blocklist", blocklist_check.probe(list(options.blocklists), addresses, ctx))
+        if not wanted & {"smtp", "dane", "dnssec"}:
+            return
+        from mailcheck.checks import dane as dane_check
+        from mailcheck.checks import dnssec as dnssec_check
+        from mailcheck.checks import smtp as smtp_check
+
         smtp_options = smtp_check.SmtpOptions(
             port=options.mx_port, insecure=options.insecure, tls_scan=options.tls_scan
         )
@@ -108,14 +118,11 @@ async def probe(
             if "smtp" in wanted:
                 tasks = {h: group.create_task(run(f"smtp {h}", smtp_check.probe(h, smtp_options, ctx))) for h in hosts}
             if "dane" in wanted:
-                anchors = options.trust_anchors
-                dane_task = group.create_task(run("dane", dane_check.probe(hosts, ctx, anchors)))
+                dane_task = group.create_task(run("dane", dane_check.probe(hosts, ctx, options.anchors())))
             if "dnssec" in wanted:
                 questions = [(domain, "MX"), *((h, "A") for h in hosts)]
                 questions += [(f"_mta-sts.{domain}", "TXT"), (f"_dmarc.{domain}", "TXT")]
-                dnssec_task = group.create_task(
-                    run("dnssec", dnssec_check.probe(questions, options.trust_anchors, ctx))
-                )
+                dnssec_task = group.create_task(run("dnssec", dnssec_check.probe(questions, options.anchors(), ctx)))
         if "smtp" in wanted:
             obs.smtp = {h: t.result() for h, t in tasks.items()}
         if "dane" in wanted:
@@ -131,16 +138,22 @@ async def probe(
         if wanted & {"mx", "dnssec", "blocklist", "smtp", "mta-sts", "dane"}:
             group.create_task(mx_then_hosts())
         if "mta-sts" in wanted:
+            from mailcheck.checks import mtasts as mtasts_check
+
             group.create_task(assign("mtasts", mtasts_check.probe(domain, ctx, options.mta_sts_port)))
         if "spf" in wanted:
             group.create_task(assign("spf", spf_check.probe(domain, ctx)))
         if "dkim" in wanted:
+            from mailcheck.checks import dkim as dkim_check
+
             group.create_task(assign("dkim", dkim_check.probe(domain, options.dkim_selectors, ctx)))
         if wanted & {"dmarc", "bimi"}:
             group.create_task(assign("dmarc", dmarc_check.probe(domain, ctx)))
         if wanted & {"tls-rpt", "bimi"}:
             group.create_task(assign("reporting", reporting_check.probe(domain, ctx)))
         if "mailbox" in wanted:
+            from mailcheck.checks import endpoints as endpoints_check
+
             group.create_task(assign("endpoints", endpoints_check.probe(domain, ctx, options.insecure)))
     return obs
 
@@ -169,9 +182,47 @@ def part_findings(obs: DomainObservation) -> dict[str, list[CheckResult]]:
     if obs.mx is not None:
         found["mx"] = _failed("mx.records", d, obs.mx) or mx_check.evaluate(obs.mx, obs.options.allow_private)
     if obs.dnssec is not None:
+        from mailcheck.checks import dnssec as dnssec_check
+
         found["dnssec"] = _failed("dnssec.answer", d, obs.dnssec) or dnssec_check.evaluate(obs.dnssec)
     if obs.blocklists is not None:
         found["blocklist"] = _failed("blocklist.ip", d, obs.blocklists) or blocklist_check.evaluate(obs.blocklists)
+    if obs.smtp or obs.dane:
+        found["smtp"], found["dane"] = _transport_findings(obs)
+    if obs.mtasts is not None:
+        from mailcheck.checks import mtasts as mtasts_check
+
+        found["mta-sts"] = _failed("mtasts.record", d, obs.mtasts) or mtasts_check.evaluate(obs.mtasts, obs.mx_hosts())
+    if obs.spf is not None:
+        found["spf"] = _failed("spf.record", d, obs.spf) or spf_check.evaluate(obs.spf)
+    if obs.dkim is not None:
+        from mailcheck.checks import dkim as dkim_check
+
+        found["dkim"] = _failed("dkim.key", d, obs.dkim) or dkim_check.evaluate(obs.dkim)
+    policy = None
+    if obs.dmarc is not None:
+        found["dmarc"] = _failed("dmarc.record", d, obs.dmarc) or dmarc_check.evaluate(obs.dmarc)
+        if isinstance(obs.dmarc, dmarc_check.DmarcObservation) and (step := obs.dmarc.policy_step()) and step.records:
+            policy = dmarc_check.parse_dmarc(step.records[0]).policy
+    if obs.reporting is not None:
+        if isinstance(obs.reporting, ProbeError):
+            found["tls-rpt"] = _failed("tlsrpt.record", d, obs.reporting) or []
+        else:
+            found["tls-rpt"] = reporting_check.tlsrpt_findings(obs.reporting)
+            found["bimi"] = reporting_check.bimi_findings(obs.reporting, policy)
+    if obs.endpoints is not None:
+        from mailcheck.checks import endpoints as endpoints_check
+
+        found["mailbox"] = _failed("mailbox.discovery", d, obs.endpoints) or endpoints_check.evaluate(obs.endpoints)
+    return found
+
+
+def _transport_findings(obs: DomainObservation) -> tuple[list[CheckResult], list[CheckResult]]:
+    """The SMTP findings of every MX host, judged against the domain's policy, and its DANE findings."""
+    from mailcheck.checks import dane as dane_check
+    from mailcheck.checks import mtasts as mtasts_check
+    from mailcheck.checks import smtp as smtp_check
+
     dane_by_host = {o.host: o for o in obs.dane}
     enforced = isinstance(obs.mtasts, mtasts_check.StsObservation) and obs.mtasts.enforced
     smtp_results: list[CheckResult] = []
@@ -192,28 +243,7 @@ def part_findings(obs: DomainObservation) -> dict[str, list[CheckResult]]:
     for host, observation in dane_by_host.items():
         if host not in obs.smtp:
             dane_results.extend(dane_check.evaluate(observation, []))
-    found["smtp"] = smtp_results
-    found["dane"] = dane_results
-    if obs.mtasts is not None:
-        found["mta-sts"] = _failed("mtasts.record", d, obs.mtasts) or mtasts_check.evaluate(obs.mtasts, obs.mx_hosts())
-    if obs.spf is not None:
-        found["spf"] = _failed("spf.record", d, obs.spf) or spf_check.evaluate(obs.spf)
-    if obs.dkim is not None:
-        found["dkim"] = _failed("dkim.key", d, obs.dkim) or dkim_check.evaluate(obs.dkim)
-    policy = None
-    if obs.dmarc is not None:
-        found["dmarc"] = _failed("dmarc.record", d, obs.dmarc) or dmarc_check.evaluate(obs.dmarc)
-        if isinstance(obs.dmarc, dmarc_check.DmarcObservation) and (step := obs.dmarc.policy_step()) and step.records:
-            policy = dmarc_check.parse_dmarc(step.records[0]).policy
-    if obs.reporting is not None:
-        if isinstance(obs.reporting, ProbeError):
-            found["tls-rpt"] = _failed("tlsrpt.record", d, obs.reporting) or []
-        else:
-            found["tls-rpt"] = reporting_check.tlsrpt_findings(obs.reporting)
-            found["bimi"] = reporting_check.bimi_findings(obs.reporting, policy)
-    if obs.endpoints is not None:
-        found["mailbox"] = _failed("mailbox.discovery", d, obs.endpoints) or endpoints_check.evaluate(obs.endpoints)
-    return found
+    return smtp_results, dane_results
 
 
 def input_error(target: str, message: str) -> CheckResult:

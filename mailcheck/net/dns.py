@@ -7,22 +7,16 @@ configuration is never read, so no code path can fall back to the system resolve
 
 import asyncio
 import functools
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import dns.asyncquery
-import dns.asyncresolver
 import dns.exception
 import dns.flags
 import dns.message
 import dns.name
-import dns.nameserver
-import dns.rcode
 import dns.rdata
-import dns.rdataclass
 import dns.rdatatype
-import dns.resolver
-import dns.reversename
 
 from mailcheck.model import ProbeError, Stage
 from mailcheck.net.dns_codec import AD, RD, BadReply, Reply, encode_name, name_key, name_text
@@ -69,7 +63,13 @@ def _plain(name: dns.name.Name) -> str:
 
 
 def reverse_name(address: str) -> str:
-    return _plain(dns.reversename.from_address(address))
+    """The PTR name of an address (IPv4-mapped IPv6 addresses get their IPv4 name, as dnspython gives)."""
+    try:
+        return ipaddress.IPv4Address(address).reverse_pointer
+    except ValueError:
+        import dns.reversename
+
+        return _plain(dns.reversename.from_address(address))
 
 
 class DnsClient:
@@ -91,31 +91,24 @@ class DnsClient:
         self._pending: dict[tuple[str, str], asyncio.Future[DnsAnswer]] = {}
         self._raw: dict[tuple[str, str], asyncio.Future[dns.message.Message]] = {}
         self._wire: WireTransport | None = None
-        self._resolver: dns.asyncresolver.Resolver | None = None
         self._setup_error: ProbeError | None = None
-        if nameservers:
-            resolver = dns.asyncresolver.Resolver(configure=False)
-            resolver.nameservers = [dns.nameserver.Do53Nameserver(ip, port) for ip, port in nameservers]
-            self._resolver = resolver
-        else:
+        self._servers: list[tuple[str, int]] = list(nameservers) if nameservers else []
+        if not nameservers:
             try:
-                self._resolver = dns.asyncresolver.Resolver()
-            except dns.resolver.NoResolverConfiguration:
-                self._setup_error = ProbeError(
-                    Stage.DNS, "no-resolver", "no system resolver configured; give --resolver IP", unknown=True
-                )
+                self._servers = system_nameservers()
+            except NoSystemResolver as exc:
+                self._setup_error = ProbeError(Stage.DNS, "no-resolver", str(exc), unknown=True)
         # Questions in flight at once: a burst of hundreds of datagrams overflows a resolver's receive buffer,
         # and every lost one then costs a whole attempt timeout.
         self._in_flight: asyncio.Semaphore | None = None
-        # The resolver object only holds the configuration (its nameservers); questions go over the wire
-        # transport (net/dns_wire.py): each attempt waits at most ATTEMPT_SECONDS, so a lost datagram is asked
-        # again within the --timeout (the lifetime), as stub resolvers do.
+        # Questions go over the wire transport (net/dns_wire.py): each attempt waits at most ATTEMPT_SECONDS,
+        # so a lost datagram is asked again within the --timeout (the lifetime), as stub resolvers do.
 
     @property
     def servers(self) -> str:
-        if self._resolver is None:
+        if not self._servers:
             return "none"
-        return ", ".join(_server_text(ns) for ns in self._resolver.nameservers)
+        return ", ".join(_server_text(ns) for ns in self._servers)
 
     async def lookup(self, name: str, rdtype: str) -> DnsAnswer:
         """Ask for ``rdtype`` records of ``name``; raise ProbeError (stage ``dns``) when no answer is had."""
@@ -138,19 +131,18 @@ class DnsClient:
         return await asyncio.shield(future)
 
     async def _query_dnssec(self, name: str, rdtype: str) -> dns.message.Message:
+        import dns.asyncquery
+
         slots = self._slots()
-        assert self._resolver is not None
         query = dns.message.make_query(name, rdtype, want_dnssec=True, use_edns=0, payload=1232)
         query.flags |= dns.flags.RD | dns.flags.CD
         self.transcript.client(f"DNS {rdtype} {name}? (DO)")
         last: Exception | None = None
         async with slots:
-            for server in self._resolver.nameservers:
-                if not isinstance(server, dns.nameserver.Do53Nameserver):
-                    continue
+            for address, port in self._servers:
                 try:
                     response, _ = await dns.asyncquery.udp_with_fallback(
-                        query, server.address, timeout=self.timeout, port=server.port
+                        query, address, timeout=self.timeout, port=port
                     )
                     return response
                 except (dns.exception.DNSException, OSError) as exc:
@@ -170,7 +162,6 @@ class DnsClient:
         """The bound on questions in flight, once the client can ask at all (made inside the running loop)."""
         if self._setup_error is not None:
             raise self._setup_error
-        assert self._resolver is not None
         if self._in_flight is None:
             self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
         return self._in_flight
@@ -181,13 +172,7 @@ class DnsClient:
 
     def _transport(self) -> WireTransport:
         if self._wire is None:
-            assert self._resolver is not None
-            servers = [
-                (ns.address, ns.port)
-                for ns in self._resolver.nameservers
-                if isinstance(ns, dns.nameserver.Do53Nameserver)
-            ]
-            self._wire = WireTransport(servers, min(self.timeout, ATTEMPT_SECONDS), self.timeout)
+            self._wire = WireTransport(self._servers, min(self.timeout, ATTEMPT_SECONDS), self.timeout)
         return self._wire
 
     async def _resolve(self, name: str, rdtype: str) -> DnsAnswer:
@@ -253,16 +238,37 @@ def _type_code(rdtype: str) -> int:
     return int(dns.rdatatype.from_text(rdtype))
 
 
-def _server_text(server: object) -> str:
-    if isinstance(server, dns.nameserver.Do53Nameserver):
-        host = f"[{server.address}]" if ":" in server.address else server.address
-        return host if server.port == 53 else f"{host}:{server.port}"
-    return str(server)
+def _server_text(server: tuple[str, int]) -> str:
+    address, port = server
+    host = f"[{address}]" if ":" in address else address
+    return host if port == 53 else f"{host}:{port}"
 
 
-def sync_resolver(nameservers: Sequence[tuple[str, int]] | None, timeout: float) -> dns.resolver.Resolver:
+class NoSystemResolver(Exception):
+    """The system configuration names no resolver."""
+
+
+def system_nameservers() -> list[tuple[str, int]]:
+    """The system's resolvers (/etc/resolv.conf, read by dnspython), as (address, port)."""
+    import dns.nameserver
+    import dns.resolver
+
+    try:
+        configured = dns.resolver.Resolver().nameservers
+    except dns.resolver.NoResolverConfiguration:
+        raise NoSystemResolver("no system resolver configured; give --resolver IP") from None
+    found = [(ns.address, ns.port) for ns in configured if isinstance(ns, dns.nameserver.Do53Nameserver)]
+    if not found:
+        raise NoSystemResolver("the system names no plain-DNS resolver; give --resolver IP")
+    return found
+
+
+def sync_resolver(nameservers: Sequence[tuple[str, int]] | None, timeout: float) -> "dns.resolver.Resolver":
     """A blocking resolver configured like :class:`DnsClient`, for libraries that only do synchronous DNS
     (pyspf, dkimpy) and run in worker threads. With ``nameservers`` it never reads the system config."""
+    import dns.nameserver
+    import dns.resolver
+
     resolver = dns.resolver.Resolver(configure=not nameservers)
     if nameservers:
         resolver.nameservers = [dns.nameserver.Do53Nameserver(ip, port) for ip, port in nameservers]

@@ -9,7 +9,7 @@ next resolver, a truncated reply is asked again over TCP.
 """
 
 import asyncio
-import secrets
+import os
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +36,7 @@ class _Channel(asyncio.DatagramProtocol):
     def __init__(self) -> None:
         self.transport: asyncio.DatagramTransport | None = None
         self.waiting: dict[int, asyncio.Future[bytes]] = {}
+        self._random = b""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -59,8 +60,13 @@ class _Channel(asyncio.DatagramProtocol):
                 future.set_exception(exc or ConnectionError("the resolver socket closed"))
 
     def free_id(self) -> int:
+        """An unpredictable message ID no waiting question has (RFC 5452 §4.3), from a pool of OS randomness
+        drawn a few hundred IDs at a time."""
         while True:
-            candidate = secrets.randbelow(65536)
+            if len(self._random) < 2:
+                self._random = os.urandom(512)
+            candidate = int.from_bytes(self._random[:2], "big")
+            self._random = self._random[2:]
             if candidate not in self.waiting:
                 return candidate
 
