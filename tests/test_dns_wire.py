@@ -20,9 +20,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mailcheck.lab.dns import DnsResponder
 from mailcheck.model import ProbeError
 from mailcheck.net.dns import DnsAnswer, DnsClient
 from mailcheck.net.dns_codec import AD, RD, BadReply, build_query, encode_name, name_key, name_text, parse_reply
+from mailcheck.net.dns_wire import close_loop_resources
 
 LABEL = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", min_size=1, max_size=63)
 HOST_NAME = st.lists(LABEL, min_size=1, max_size=6).map(".".join)
@@ -252,8 +254,6 @@ def ask(resolver: ScriptedResolver, name: str, rdtype: str, timeout: float = 2.0
         except ProbeError as err:
             return err
         finally:
-            from mailcheck.net.dns_wire import close_loop_resources
-
             close_loop_resources()
 
     return asyncio.run(run())
@@ -359,3 +359,68 @@ def test_replies_are_not_assumed_from_the_question_case() -> None:
     reply = parse_reply(answer(query, "mixed.test. A 192.0.2.1"))
     assert reply.answers_query(query.id, name_key(encode_name("mixed.test")), 1)
     assert [r.to_text() for r in reply.records(name_key(encode_name("MIXED.TEST")), 1)] == ["192.0.2.1"]
+
+
+# --- one question asked once per run, whoever asks it ---
+
+
+def test_concurrent_askers_share_one_query_and_its_failure(dns_server: DnsResponder) -> None:
+    dns_server.zone.host("mx.test", "192.0.2.1")
+    dns_server.fault("slow.test", "slow", delay=0.3)
+    dns_server.fault("broken.test", "servfail")
+
+    async def run() -> list[object]:
+        client = DnsClient([("127.0.0.1", dns_server.port)], 2.0)
+        try:
+            asks = [client.lookup(name, "A") for name in ("mx.test", "MX.test.", "slow.test", "broken.test") * 5]
+            return await asyncio.gather(*asks, return_exceptions=True)
+        finally:
+            close_loop_resources()
+
+    outcomes = asyncio.run(run())
+    assert sorted(dns_server.queries) == [("broken.test", "A"), ("mx.test", "A"), ("slow.test", "A")]
+    assert all(isinstance(o, DnsAnswer) and o.texts() == ["192.0.2.1"] for o in outcomes[0::4] + outcomes[1::4])
+    assert all(isinstance(o, DnsAnswer) and o.nxdomain for o in outcomes[2::4])
+    assert all(isinstance(o, ProbeError) and o.kind == "servfail" for o in outcomes[3::4])
+
+
+def test_a_cancelled_first_asker_leaves_the_question_to_the_next(dns_server: DnsResponder) -> None:
+    dns_server.zone.host("slow.test", "192.0.2.5")
+    dns_server.fault("slow.test", "slow", delay=0.4)
+
+    async def run() -> tuple[DnsAnswer, bool]:
+        client = DnsClient([("127.0.0.1", dns_server.port)], 3.0)
+        try:
+            first = asyncio.ensure_future(client.lookup("slow.test", "A"))
+            await asyncio.sleep(0.05)
+            second = asyncio.ensure_future(client.lookup("slow.test", "A"))
+            await asyncio.sleep(0.05)
+            first.cancel()
+            answer = await asyncio.wait_for(second, 3)
+            return answer, first.cancelled()
+        finally:
+            close_loop_resources()
+
+    answer, first_cancelled = asyncio.run(run())
+    assert first_cancelled and answer.texts() == ["192.0.2.5"]
+    assert dns_server.queries.count(("slow.test", "A")) == 2  # asked again for the asker that stayed
+
+
+def test_a_cancelled_waiter_does_not_cancel_the_question(dns_server: DnsResponder) -> None:
+    dns_server.zone.host("slow.test", "192.0.2.5")
+    dns_server.fault("slow.test", "slow", delay=0.3)
+
+    async def run() -> DnsAnswer:
+        client = DnsClient([("127.0.0.1", dns_server.port)], 3.0)
+        try:
+            first = asyncio.ensure_future(client.lookup("slow.test", "A"))
+            await asyncio.sleep(0.05)
+            waiter = asyncio.ensure_future(client.lookup("slow.test", "A"))
+            await asyncio.sleep(0.05)
+            waiter.cancel()
+            return await asyncio.wait_for(first, 3)
+        finally:
+            close_loop_resources()
+
+    assert asyncio.run(run()).texts() == ["192.0.2.5"]
+    assert dns_server.queries.count(("slow.test", "A")) == 1

@@ -111,13 +111,41 @@ class DnsClient:
         return ", ".join(_server_text(ns) for ns in self._servers)
 
     async def lookup(self, name: str, rdtype: str) -> DnsAnswer:
-        """Ask for ``rdtype`` records of ``name``; raise ProbeError (stage ``dns``) when no answer is had."""
+        """Ask for ``rdtype`` records of ``name``; raise ProbeError (stage ``dns``) when no answer is had.
+
+        The first asker of a question asks it in its own task (no task per question: a many-domain run asks
+        hundreds of thousands); later askers wait for its answer, which stays cached for the run. If the first
+        asker is cancelled, its question is dropped and the next asker asks again."""
         key = (name.lower().rstrip("."), rdtype.upper())
-        future = self._pending.get(key)
-        if future is None:
-            future = asyncio.ensure_future(self._query(*key))
-            self._pending[key] = future
-        return await asyncio.shield(future)
+        while True:
+            shared = self._pending.get(key)
+            if shared is None:
+                return await self._ask_first(key)
+            if shared.done():
+                return shared.result()
+            try:
+                return await asyncio.shield(shared)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if not shared.cancelled() or (task is not None and task.cancelling()):
+                    raise  # this asker itself is being cancelled
+                # the first asker went away before the answer came: ask again
+
+    async def _ask_first(self, key: tuple[str, str]) -> DnsAnswer:
+        shared: asyncio.Future[DnsAnswer] = asyncio.get_running_loop().create_future()
+        self._pending[key] = shared
+        try:
+            answer = await self._query(*key)
+        except asyncio.CancelledError:
+            del self._pending[key]
+            shared.cancel()
+            raise
+        except BaseException as exc:
+            shared.set_exception(exc)
+            shared.exception()  # retrieved here: the asker raises it; no "never retrieved" warning
+            raise
+        shared.set_result(answer)
+        return answer
 
     async def query_dnssec(self, name: str, rdtype: str) -> dns.message.Message:
         """The whole response to NAME/RDTYPE asked with the DO bit and checking disabled (CD), so RRSIGs and
