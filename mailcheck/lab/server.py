@@ -9,6 +9,7 @@ import contextlib
 import ssl
 import threading
 from pathlib import Path
+from typing import Self
 
 from mailcheck.lab.pki import Credential
 
@@ -80,7 +81,7 @@ class LabServer:
     def address(self) -> str:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
-    def start(self) -> "LabServer":
+    def start(self) -> Self:
         self._thread.start()
         asyncio.run_coroutine_threadsafe(self._listen(), self._loop).result(timeout=10)
         return self
@@ -105,7 +106,7 @@ class LabServer:
             self._thread.join(timeout=10)
         self._loop.close()
 
-    def __enter__(self) -> "LabServer":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
