@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from mailcheck.lab.dns import DnsResponder
 from mailcheck.model import ProbeError
 from mailcheck.net.dns import DnsAnswer, DnsClient
-from mailcheck.net.dns_codec import AD, RD, BadReply, build_query, encode_name, name_key, name_text, parse_reply
+from mailcheck.net.dns_codec import AD, CD, RD, BadReply, build_query, encode_name, name_key, name_text, parse_reply
 from mailcheck.net.dns_wire import close_loop_resources
 
 LABEL = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", min_size=1, max_size=63)
@@ -63,6 +63,17 @@ def test_queries_are_byte_for_byte_dnspythons(name: str, rdtype: str, qid: int) 
     ours = build_query(qid, encode_name(name), dns.rdatatype.from_text(rdtype), RD | AD)
     assert ours == query.to_wire()
     assert parse_reply(ours).question == ((name_key(encode_name(name)), dns.rdatatype.from_text(rdtype), 1),)
+
+
+@settings(max_examples=50, deadline=None)
+@given(HOST_NAME, st.sampled_from(["DNSKEY", "DS", "TLSA", "MX"]), st.integers(0, 65535))
+def test_dnssec_queries_are_byte_for_byte_dnspythons(name: str, rdtype: str, qid: int) -> None:
+    query = dns.message.make_query(name, rdtype, want_dnssec=True, use_edns=0, payload=1232)
+    query.flags |= dns.flags.RD | dns.flags.CD
+    query.id = qid
+    assert build_query(qid, encode_name(name), dns.rdatatype.from_text(rdtype), RD | CD, dnssec_ok=True) == (
+        query.to_wire()
+    )
 
 
 RECORDS = {

@@ -19,7 +19,7 @@ import dns.rdata
 import dns.rdatatype
 
 from mailcheck.model import ProbeError, Stage
-from mailcheck.net.dns_codec import AD, RD, BadReply, Reply, encode_name, name_key, name_text
+from mailcheck.net.dns_codec import AD, CD, RD, BadReply, Reply, encode_name, name_key, name_text
 from mailcheck.net.dns_wire import NXDOMAIN, WireTransport
 from mailcheck.transcript import Transcript
 
@@ -150,7 +150,8 @@ class DnsClient:
     async def query_dnssec(self, name: str, rdtype: str) -> dns.message.Message:
         """The whole response to NAME/RDTYPE asked with the DO bit and checking disabled (CD), so RRSIGs and
         NSEC/NSEC3 proofs come back even from a validating resolver, for mailcheck to validate itself.
-        Asked of the configured resolvers in turn (over TCP when truncated); ProbeError when none answers."""
+        Asked of the configured resolvers in turn over the same transport as every question (over TCP when
+        truncated); the first reply of any RCODE is the answer; ProbeError when none answers."""
         key = (f"dnssec {name.lower().rstrip('.')}", rdtype.upper())
         future = self._raw.get(key)
         if future is None:
@@ -159,28 +160,23 @@ class DnsClient:
         return await asyncio.shield(future)
 
     async def _query_dnssec(self, name: str, rdtype: str) -> dns.message.Message:
-        import dns.asyncquery
-
         slots = self._slots()
-        query = dns.message.make_query(name, rdtype, want_dnssec=True, use_edns=0, payload=1232)
-        query.flags |= dns.flags.RD | dns.flags.CD
+        try:
+            qname, qtype = encode_name(name), _type_code(rdtype)
+        except (dns.exception.DNSException, ValueError) as exc:
+            raise ProbeError(Stage.DNS, "syntax", f"cannot ask for {rdtype} {name!r}: {exc}") from None
         self.transcript.client(f"DNS {rdtype} {name}? (DO)")
-        last: Exception | None = None
         async with slots:
-            for address, port in self._servers:
-                try:
-                    response, _ = await dns.asyncquery.udp_with_fallback(
-                        query, address, timeout=self.timeout, port=port
-                    )
-                    return response
-                except (dns.exception.DNSException, OSError) as exc:
-                    last = exc
-        raise self._failure(
-            name,
-            rdtype,
-            "timeout" if isinstance(last, dns.exception.Timeout) else "unreachable",
-            str(last) if last else "no resolver to ask",
-        )
+            reply, failures = await self._transport().ask(qname, qtype, RD | CD, dnssec=True)
+        if reply is None:
+            if not failures:
+                raise self._failure(name, rdtype, "timeout", f"no answer within {self.timeout:g}s")
+            raise self._failure(name, rdtype, failures[0].kind, failures[0].reason)
+        try:
+            # the whole message (RRSIGs, NSEC/NSEC3 in the authority section) for the validator
+            return dns.message.from_wire(reply.data, ignore_trailing=True)
+        except dns.exception.DNSException as exc:
+            raise self._failure(name, rdtype, "bad-response", f"malformed answer from the resolver ({exc})") from None
 
     async def reverse(self, address: str) -> DnsAnswer:
         """The PTR answer for an IP address."""

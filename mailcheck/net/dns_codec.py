@@ -34,6 +34,7 @@ TC = 0x0200
 RD = 0x0100
 AD = 0x0020
 CD = 0x0010
+DO = 0x8000  # in the OPT record's TTL field
 OPT = 41
 CNAME = 5
 IN = 1
@@ -82,10 +83,12 @@ def name_text(key: bytes) -> str:
     return dns.name.Name([*labels, b""]).to_text(omit_final_dot=True).lower()
 
 
-def build_query(qid: int, qname: bytes, qtype: int, flags: int, payload: int = 1232) -> bytes:
-    """A query for QNAME (wire form)/QTYPE in class IN with an EDNS(0) OPT record offering PAYLOAD octets."""
+def build_query(qid: int, qname: bytes, qtype: int, flags: int, payload: int = 1232, dnssec_ok: bool = False) -> bytes:
+    """A query for QNAME (wire form)/QTYPE in class IN with an EDNS(0) OPT record offering PAYLOAD octets,
+    its DO bit set with DNSSEC_OK (RFC 3225: send the RRSIGs and NSEC/NSEC3 records)."""
     header = HEADER.pack(qid, flags, 1, 0, 0, 1)
-    return header + qname + QUESTION_TAIL.pack(qtype, IN) + b"\x00" + RR_FIXED.pack(OPT, payload, 0, 0)
+    opt = RR_FIXED.pack(OPT, payload, DO if dnssec_ok else 0, 0)
+    return header + qname + QUESTION_TAIL.pack(qtype, IN) + b"\x00" + opt
 
 
 def read_name(data: bytes, at: int) -> tuple[bytes, int]:

@@ -14,6 +14,7 @@ import socket
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import dns.rcode
 
@@ -99,6 +100,14 @@ class _Channel:
                 return candidate
 
 
+class Question(NamedTuple):
+    qname: bytes  # wire form, as asked
+    qtype: int
+    flags: int
+    key: bytes  # the name as replies are compared
+    dnssec: bool
+
+
 @dataclass
 class Failure:
     """Why one resolver gave no usable answer: ``servfail``, ``refused``, ``bad-response``, ``unreachable``."""
@@ -133,14 +142,17 @@ class WireTransport:
         _closers.setdefault(loop, []).append(channel.close)
         return channel
 
-    async def ask(self, qname: bytes, qtype: int, flags: int) -> tuple[Reply | None, list[Failure]]:
+    async def ask(
+        self, qname: bytes, qtype: int, flags: int, dnssec: bool = False
+    ) -> tuple[Reply | None, list[Failure]]:
         """The first NOERROR/NXDOMAIN reply to QNAME (wire form)/QTYPE from the resolvers in turn, within the
         lifetime; (None, failures) when none gave one (an empty failure list means nothing answered at all: a
-        timeout)."""
+        timeout). With DNSSEC the DO bit is set and the first reply of any RCODE is the answer (a validator
+        judges a SERVFAIL itself)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.lifetime
         failures: dict[tuple[str, int], Failure] = {}
-        question = (qname, qtype, flags, name_key(qname))
+        question = Question(qname, qtype, flags, name_key(qname), dnssec)
         while True:
             progressed = False
             for server in self.servers:
@@ -158,11 +170,9 @@ class WireTransport:
             if not progressed or len(failures) == len(self.servers):
                 return None, list(failures.values())
 
-    async def _attempt(
-        self, server: tuple[str, int], question: tuple[bytes, int, int, bytes], wait: float
-    ) -> Reply | Failure | None:
+    async def _attempt(self, server: tuple[str, int], question: "Question", wait: float) -> Reply | Failure | None:
         """One question to one resolver: the reply, a Failure, or None when it stayed silent."""
-        qname, qtype, flags, key = question
+        qname, qtype, flags, key, dnssec = question
         try:
             channel = await self._channel(server)
         except OSError as exc:
@@ -173,7 +183,7 @@ class WireTransport:
         channel.waiting[qid] = future
         timer = loop.call_later(wait, _expire, future)
         try:
-            query = build_query(qid, qname, qtype, flags)
+            query = build_query(qid, qname, qtype, flags, dnssec_ok=dnssec)
             if not channel.send(query):
                 await channel.send_later(query)
             data = await future
@@ -189,7 +199,7 @@ class WireTransport:
             if not reply.answers_query(qid, key, qtype):
                 return Failure("bad-response", "the resolver answered another question")
             if reply.truncated:
-                reply = await _over_tcp(server, build_query(qid, qname, qtype, flags), max(wait, 1.0))
+                reply = await _over_tcp(server, query, max(wait, 1.0))
                 if not reply.answers_query(qid, key, qtype):
                     return Failure("bad-response", "the resolver answered another question over TCP")
         except BadReply as exc:
@@ -197,7 +207,7 @@ class WireTransport:
         except (OSError, EOFError, TimeoutError, asyncio.IncompleteReadError) as exc:
             why = "no answer in time" if isinstance(exc, TimeoutError) else str(exc) or type(exc).__name__
             return Failure("bad-response", f"the truncated answer could not be had over TCP ({why})")
-        if reply.rcode in (NOERROR, NXDOMAIN):
+        if reply.rcode in (NOERROR, NXDOMAIN) or dnssec:
             return reply
         text = dns.rcode.to_text(dns.rcode.Rcode.make(reply.rcode))
         kind = {"SERVFAIL": "servfail", "REFUSED": "refused"}.get(text, "bad-response")
