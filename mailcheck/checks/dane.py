@@ -11,7 +11,7 @@ from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
 from mailcheck.net.dns import DnsAnswer
 from mailcheck.net.dnssec import DnssecStatus, TrustAnchors
-from mailcheck.runner import attempt
+from mailcheck.runner import attempt, together
 
 
 @dataclass(frozen=True)
@@ -40,11 +40,10 @@ class DaneObservation:
 
 async def probe(hosts: list[str], ctx: ProbeContext, anchors: TrustAnchors | None = None) -> list[DaneObservation]:
     """TLSA at _25._tcp.HOST for each MX host; with ANCHORS, each TLSA answer validated by mailcheck."""
-    import asyncio
 
     from mailcheck.checks.dnssec import ctx_validator
 
-    lookups = await asyncio.gather(*(attempt(ctx.dns.lookup(f"_25._tcp.{h}", "TLSA")) for h in hosts))
+    lookups = await together(*(attempt(ctx.dns.lookup(f"_25._tcp.{h}", "TLSA")) for h in hosts))
 
     async def observe(host: str, lookup: DnsAnswer | ProbeError) -> DaneObservation:
         if anchors is None or not isinstance(lookup, DnsAnswer) or not lookup.records:
@@ -52,7 +51,7 @@ async def probe(hosts: list[str], ctx: ProbeContext, anchors: TrustAnchors | Non
         status = await ctx_validator(ctx, anchors).status(f"_25._tcp.{host}", "TLSA")
         return DaneObservation(host, lookup, status)
 
-    return list(await asyncio.gather(*(observe(h, lk) for h, lk in zip(hosts, lookups, strict=True))))
+    return await together(*(observe(h, lk) for h, lk in zip(hosts, lookups, strict=True)))
 
 
 def _selected(cert: x509.Certificate, selector: int) -> bytes:

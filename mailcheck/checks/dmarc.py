@@ -1,7 +1,6 @@
 """``mailcheck dmarc DOMAIN``: record discovery by the RFC 9989 tree walk, the policy and its tags, report
 destinations and whether external ones authorised us (RFC 9989 §3.5 / RFC 9990), the organizational domain."""
 
-import asyncio
 from dataclasses import dataclass, field
 
 from mailcheck.auth.dmarc_record import REMOVED_TAGS, DmarcRecord, is_dmarc, parse_dmarc, tree_walk_names
@@ -11,7 +10,7 @@ from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
 from mailcheck.net.dns import DnsAnswer
 from mailcheck.psl import registrable_domain
-from mailcheck.runner import attempt
+from mailcheck.runner import attempt, together
 
 
 @dataclass(frozen=True)
@@ -73,14 +72,14 @@ def external_destinations(record: DmarcRecord, domain: str) -> list[str]:
 
 async def probe(domain: str, ctx: ProbeContext) -> DmarcObservation:
     names = tree_walk_names(domain)
-    lookups = await asyncio.gather(*(attempt(ctx.dns.lookup(f"_dmarc.{n}", "TXT")) for n in names))
+    lookups = await together(*(attempt(ctx.dns.lookup(f"_dmarc.{n}", "TXT")) for n in names))
     steps = tuple(WalkStep(n, lookup) for n, lookup in zip(names, lookups, strict=True))
     obs = DmarcObservation(domain, steps, psl_org_domain(domain))
     step = obs.policy_step()
     if step is not None and step.records:
         record = parse_dmarc(step.records[0])
         dests = external_destinations(record, step.name)
-        checks = await asyncio.gather(
+        checks = await together(
             *(attempt(ctx.dns.lookup(f"{step.name}._report._dmarc.{dest}", "TXT")) for dest in dests)
         )
         obs.authorisations = dict(zip(dests, checks, strict=True))

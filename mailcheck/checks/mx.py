@@ -12,7 +12,7 @@ from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
 from mailcheck.names import is_ip_address
 from mailcheck.net.dns import DnsAnswer
-from mailcheck.runner import Timed, attempt, timed
+from mailcheck.runner import Timed, attempt, timed, together
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ async def probe(domain: str, ctx: ProbeContext) -> MxObservation:
     records = mx_records(answer)
     # No MX at all: RFC 5321 §5.1 makes the domain itself the implicit MX.
     wanted = [(pref, host) for pref, host in records if host != "."] if records else [(0, domain)]
-    hosts = await asyncio.gather(*(resolve_host(name, pref, ctx, implicit=not records) for pref, name in wanted))
+    hosts = await together(*(resolve_host(name, pref, ctx, implicit=not records) for pref, name in wanted))
     return MxObservation(domain, answer, tuple(hosts), lookup.duration_ms)
 
 
@@ -88,7 +88,7 @@ async def resolve_host(name: str, preference: int, ctx: ProbeContext, implicit: 
         return HostObservation(name, preference, implicit)
     ipv4, ipv6 = await asyncio.gather(timed(ctx.dns.lookup(name, "A")), timed(ctx.dns.lookup(name, "AAAA")))
     host = HostObservation(name, preference, implicit, ipv4, ipv6)
-    reverse = await asyncio.gather(*(reverse_lookup(address, ctx) for address in host.addresses()))
+    reverse = await together(*(reverse_lookup(address, ctx) for address in host.addresses()))
     return HostObservation(name, preference, implicit, ipv4, ipv6, tuple(reverse))
 
 
@@ -99,7 +99,7 @@ async def reverse_lookup(address: str, ctx: ProbeContext) -> ReverseObservation:
         return ReverseObservation(address, ptr)
     rdtype = "AAAA" if ipaddress.ip_address(address).version == 6 else "A"
     names = [r.to_text().rstrip(".").lower() for r in ptr.records]
-    forward = await asyncio.gather(*(attempt(ctx.dns.lookup(name, rdtype)) for name in names))
+    forward = await together(*(attempt(ctx.dns.lookup(name, rdtype)) for name in names))
     return ReverseObservation(address, ptr, tuple(zip(names, forward, strict=True)))
 
 

@@ -12,7 +12,7 @@ from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
 from mailcheck.names import BadInput, domain_name
 from mailcheck.net.dns import DnsAnswer
-from mailcheck.runner import attempt
+from mailcheck.runner import attempt, together
 
 MAX_NODES = 40
 
@@ -141,7 +141,7 @@ async def walk(node: SpfNode, ctx: ProbeContext, path: list[str], budget: list[i
                 tasks.append(walk(child, ctx, [*path, target], budget, obs))
         elif term.name in ("a", "mx"):
             tasks.append(count_target(node, term.name, (term.domain_spec or node.domain).lower(), ctx))
-    await asyncio.gather(*tasks)
+    await together(*tasks)
 
 
 async def count_target(node: SpfNode, mechanism: str, name: str, ctx: ProbeContext) -> None:
