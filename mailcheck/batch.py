@@ -167,7 +167,6 @@ async def _batch(
     ctx = opts.context()
     ctx.concurrency = max(ctx.concurrency, plan.concurrency * 4)
     ctx.per_host = plan.per_host
-    gate = asyncio.Semaphore(plan.concurrency)
     codes: list[int] = []
     bar = None
     if sys.stderr.isatty():
@@ -181,25 +180,32 @@ async def _batch(
         bar.start()
 
     async def one(line: str) -> None:
-        async with gate:
-            start = time.monotonic()
-            try:
-                name = domain_name(line)
-            except BadInput as exc:
-                results = [domain_check.input_error(line, str(exc))]
-                name = line
-            else:
-                results = await check_domain(name, options, ctx, expectations)
-            report = make_report("domain", name, results, start)
-            sink.write(report.to_dict())
-            codes.append(report.exit_code(opts.fail_on))
-            if bar is not None:
-                bar.advance(task)
+        start = time.monotonic()
+        try:
+            name = domain_name(line)
+        except BadInput as exc:
+            results = [domain_check.input_error(line, str(exc))]
+            name = line
+        else:
+            results = await check_domain(name, options, ctx, expectations)
+        report = make_report("domain", name, results, start)
+        sink.write(report.to_dict())
+        codes.append(report.exit_code(opts.fail_on))
+        if bar is not None:
+            bar.advance(task)
+
+    # --concurrency workers take the next line as they finish one (no task per line waiting at a gate: a
+    # million-line file would otherwise hold a million waiting tasks)
+    pending = iter(lines)
+
+    async def worker() -> None:
+        for line in pending:
+            await one(line)
 
     try:
         async with asyncio.TaskGroup() as group:
-            for line in lines:
-                group.create_task(one(line))
+            for _ in range(min(plan.concurrency, len(lines))):
+                group.create_task(worker())
     finally:
         if bar is not None:
             bar.stop()
