@@ -40,6 +40,11 @@ class MailcheckGroup(click.Group):
             click.echo("mailcheck: interrupted", err=True)
             ctx.exit(130)
         except Exception as exc:
+            if _reader_went_away(exc):
+                # `mailcheck ... | head`: the reader has what it wanted. End as a program killed by SIGPIPE
+                # would (exit 141), quietly, with stdout pointed at /dev/null so the final flush cannot fail.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                ctx.exit(EXIT_BROKEN_PIPE)
             if os.environ.get("MAILCHECK_DEBUG"):
                 raise
             click.echo(
@@ -47,6 +52,16 @@ class MailcheckGroup(click.Group):
                 err=True,
             )
             ctx.exit(EXIT_UNCHECKED)
+
+
+EXIT_BROKEN_PIPE = 128 + 13  # as shells report a program ended by SIGPIPE
+
+
+def _reader_went_away(exc: BaseException) -> bool:
+    """Whether EXC is a broken pipe on our output (also when it comes out of a task group)."""
+    if isinstance(exc, BaseExceptionGroup):
+        return all(_reader_went_away(inner) for inner in exc.exceptions)
+    return isinstance(exc, BrokenPipeError)
 
 
 class DefaultCommandGroup(click.Group):

@@ -2,12 +2,15 @@
 summary of a run."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from mailcheck.batch import shard_of
+from mailcheck.lab.dns import DnsResponder
 from mailcheck.lab.smtp import SmtpLabServer
 from mailcheck.lab.world import MailLab
 from tests.conftest import Cli
@@ -108,3 +111,18 @@ def test_summary_skips_unreadable_lines_and_counts_repeats_once(cli: Cli, tmp_pa
     assert doc["domains"] == 1 and doc["duplicate_domains"] == 1 and doc["unreadable_lines"] == 3
     assert doc["failure_kinds"][0]["kind"] == "not-found"
     assert cli("summary", str(tmp_path / "missing.jsonl")).code == 2
+
+
+def test_a_reader_that_goes_away_ends_the_run_quietly(dns_server: DnsResponder, tmp_path: Path) -> None:
+    # `mailcheck domain --from-file ... | head`: the reports outgrow the pipe, the reader closes its end
+    listing = tmp_path / "domains.txt"
+    listing.write_text("\n".join(f"d{i}.test" for i in range(400)) + "\n")
+    command = [sys.executable, "-m", "mailcheck", "domain", "--from-file", str(listing), "--only", "mx,spf,dmarc",
+               "--resolver", dns_server.address, "--timeout", "5", "--json"]  # fmt: skip
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert run.stdout is not None
+    assert run.stdout.read(200).startswith(b'{"schema": 1')
+    run.stdout.close()
+    _, errors = run.communicate(timeout=120)
+    assert run.returncode == 141
+    assert errors == b""  # no "internal error", no traceback
