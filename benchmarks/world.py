@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from mailcheck.lab.dns import DnsResponder
+from tests.interop.env import knot_config
 
 ADDRESS = "127.0.0.153"
 
@@ -67,26 +68,7 @@ def knot_files(zones: Zones, base: Path) -> Path:
         text = [f"$ORIGIN {origin}.", "$TTL 300", soa, f"@ NS ns.{origin}.", f"ns.{origin}. A {ADDRESS}", *records]
         (base / "zones" / f"{origin}.zone").write_text("\n".join(text) + "\n")
     config = base / "knot.conf"
-    listed = "\n".join(f"  - domain: {origin}" for origin in zones)
-    config.write_text(
-        f"""server:
-    rundir: "{base}"
-    listen: {ADDRESS}@53
-log:
-  - target: stderr
-    any: warning
-database:
-    storage: "{base}/db"
-template:
-  - id: default
-    storage: "{base}/zones"
-    file: "%s.zone"
-    zonefile-load: whole
-    journal-content: none
-zone:
-{listed}
-"""
-    )
+    config.write_text(knot_config(base, ADDRESS, list(zones)))
     return config
 
 
@@ -109,7 +91,7 @@ def dns_world(zones: Zones) -> Iterator[str | None]:
     if knotd is not None:
         with tempfile.TemporaryDirectory() as workdir:
             config = knot_files(zones, Path(workdir))
-            server = subprocess.Popen([knotd, "-c", str(config)], stderr=subprocess.PIPE)
+            server = subprocess.Popen([knotd, "-c", str(config)], stderr=subprocess.DEVNULL)
             try:
                 deadline = time.monotonic() + 30
                 while server.poll() is None and time.monotonic() < deadline and not _answers(0.2):

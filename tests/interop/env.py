@@ -146,6 +146,29 @@ def make_pki() -> dict[str, Path]:
     return files
 
 
+def knot_config(base: Path, listen: str, zones: list[str], log: str = "stderr") -> str:
+    """knotd's configuration: authoritative for ZONES (files BASE/zones/ZONE.zone, loaded whole, no journal),
+    answering on LISTEN port 53, logging to LOG (a file path in quotes, or stderr)."""
+    listed = "\n".join(f"  - domain: {zone}" for zone in zones)
+    return f"""server:
+    rundir: "{base}"
+    listen: {listen}@53
+log:
+  - target: {log}
+    any: info
+database:
+    storage: "{base}/db"
+template:
+  - id: default
+    storage: "{base}/zones"
+    file: "%s.zone"
+    zonefile-load: whole
+    journal-content: none
+zone:
+{listed}
+"""
+
+
 def knot(files: dict[str, Path]) -> None:
     zone = f"""$ORIGIN {DOMAIN}.
 $TTL 300
@@ -183,27 +206,7 @@ $TTL 300
     write(base / "zones" / f"{DOMAIN}.zone", zone)
     write(base / "zones" / "20.0.127.in-addr.arpa.zone", reverse)
     (base / "db").mkdir(parents=True, exist_ok=True)
-    write(
-        base / "knot.conf",
-        f"""server:
-    rundir: "{base}"
-    listen: {DNS}@53
-log:
-  - target: "{base}/knot.log"
-    any: info
-database:
-    storage: "{base}/db"
-template:
-  - id: default
-    storage: "{base}/zones"
-    file: "%s.zone"
-    zonefile-load: whole
-    journal-content: none
-zone:
-  - domain: {DOMAIN}
-  - domain: 20.0.127.in-addr.arpa
-""",
-    )
+    write(base / "knot.conf", knot_config(base, DNS, [DOMAIN, "20.0.127.in-addr.arpa"], f'"{base}/knot.log"'))
     start_daemon("knot", "knotd", "-c", str(base / "knot.conf"), "-d")
 
 
