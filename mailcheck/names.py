@@ -64,6 +64,8 @@ def domain_name(text: str) -> str:
 
 
 def is_ip_address(text: str) -> bool:
+    if ":" not in text and not text.replace(".", "").isdigit():
+        return False  # neither IPv6 nor dotted IPv4: a host name (most calls), decided without an exception
     try:
         ipaddress.ip_address(text)
     except ValueError:

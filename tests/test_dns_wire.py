@@ -43,15 +43,27 @@ def dnspython_wire(name: str) -> bytes | type[Exception]:
         return type(exc)
 
 
-@settings(max_examples=400, deadline=None)
-@given(ODD_NAME)
-def test_names_are_encoded_as_dnspython_encodes_them(name: str) -> None:
+def assert_encoded_like_dnspython(name: str) -> None:
     expected = dnspython_wire(name)
     try:
         ours: bytes | type[Exception] = encode_name(name)
     except Exception as exc:
         ours = type(exc)
     assert ours == expected
+
+
+@settings(max_examples=400, deadline=None)
+@given(ODD_NAME)
+def test_names_are_encoded_as_dnspython_encodes_them(name: str) -> None:
+    assert_encoded_like_dnspython(name)
+
+
+@pytest.mark.parametrize("length", [253, 254])
+@pytest.mark.parametrize("final_dot", ["", "."])
+def test_the_255_octet_limit_is_dnspythons(length: int, final_dot: str) -> None:
+    name = ".".join(["a" * 63] * 3 + ["b" * (length - 3 * 64)]) + final_dot
+    assert len(name.rstrip(".")) == length
+    assert_encoded_like_dnspython(name)
 
 
 @settings(max_examples=200, deadline=None)

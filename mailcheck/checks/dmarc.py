@@ -1,6 +1,7 @@
 """``mailcheck dmarc DOMAIN``: record discovery by the RFC 9989 tree walk, the policy and its tags, report
 destinations and whether external ones authorised us (RFC 9989 §3.5 / RFC 9990), the organizational domain."""
 
+import functools
 from dataclasses import dataclass, field
 
 from mailcheck.auth.dmarc_record import REMOVED_TAGS, DmarcRecord, is_dmarc, parse_dmarc, tree_walk_names
@@ -14,11 +15,11 @@ from mailcheck.runner import attempt, together
 
 
 @dataclass(frozen=True)
-class WalkStep:
+class WalkStep:  # frozen, so records (read often) is computed once
     name: str
     lookup: DnsAnswer | ProbeError
 
-    @property
+    @functools.cached_property
     def records(self) -> list[str]:
         return [t for t in self.lookup.txt_values() if is_dmarc(t)] if isinstance(self.lookup, DnsAnswer) else []
 

@@ -201,7 +201,8 @@ class DnsClient:
         return self._wire
 
     async def _resolve(self, name: str, rdtype: str) -> DnsAnswer:
-        self.transcript.client(f"DNS {rdtype} {name}?")
+        if self.transcript.enabled:
+            self.transcript.client(f"DNS {rdtype} {name}?")
         try:
             qtype = _type_code(rdtype)
             qname = encode_name(name)

@@ -14,6 +14,7 @@ the name being read, labels are at most 63 octets and names at most 255, a reply
 QR bit, ID, opcode and question match (FORMERR/SERVFAIL/NOTIMP/REFUSED may come without a question).
 """
 
+import re
 import struct
 from dataclasses import dataclass
 from typing import cast
@@ -45,6 +46,9 @@ QUESTIONLESS_RCODES = frozenset({1, 2, 4, 5})  # FORMERR, SERVFAIL, NOTIMP, REFU
 
 # Characters a host name's label is made of; any other name is encoded by dnspython (escapes, IDNA).
 _PLAIN = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_*")
+# A name of such labels (1-63 characters each), with or without the final dot; its wire form is two octets
+# longer than its text without the final dot, and may be 255 octets at most.
+_HOST_NAME = re.compile(r"(?:[A-Za-z0-9_*-]{1,63}\.)*[A-Za-z0-9_*-]{1,63}\.?", re.ASCII)
 
 
 class BadReply(Exception):
@@ -54,14 +58,11 @@ class BadReply(Exception):
 def encode_name(name: str) -> bytes:
     """NAME (text, absolute with or without the final dot) in wire form. Raises dnspython's name errors
     (EmptyLabel, LabelTooLong, NameTooLong, ...) for names it would refuse."""
-    text = name[:-1] if name.endswith(".") else name
-    if not text:
+    if _HOST_NAME.fullmatch(name) and len(name) - name.endswith(".") <= MAX_NAME - 2:
+        labels = name.rstrip(".").encode("ascii").split(b".")
+        return b"".join(bytes((len(label),)) + label for label in labels) + b"\x00"
+    if name in ("", "."):
         return b"\x00"
-    labels = text.encode("ascii", "replace").split(b".")
-    if all(0 < len(label) < 64 and _PLAIN.issuperset(label) for label in labels):
-        wire = b"".join(bytes((len(label),)) + label for label in labels) + b"\x00"
-        if len(wire) <= MAX_NAME:
-            return wire
     return dns.name.from_text(name).to_wire() or b"\x00"
 
 
