@@ -3,6 +3,7 @@
 Pure functions. Tags removed by RFC 9989 (pct, rf, ri) are noted and ignored, as receivers will.
 """
 
+import functools
 from dataclasses import dataclass, field
 
 POLICIES = ("none", "quarantine", "reject")
@@ -84,7 +85,10 @@ def _check_tag(name: str, value: str) -> TagProblem | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_dmarc(text: str) -> DmarcRecord:
+    """The record's tags and problems (cached: a run reads each record several times, and many domains
+    publish the same text; the record is frozen and nothing changes its tags)."""
     tags: dict[str, str] = {}
     problems: list[TagProblem] = []
     removed: list[str] = []
