@@ -4,7 +4,6 @@ probe() asks DNS for the MX records, each host's A/AAAA and each address's PTR w
 confirmation; evaluate() turns those observations into findings without any I/O.
 """
 
-import asyncio
 import ipaddress
 from dataclasses import dataclass
 
@@ -86,7 +85,7 @@ async def resolve_host(name: str, preference: int, ctx: ProbeContext, implicit: 
     """Resolve one exchanger to its addresses and check reverse DNS for each address."""
     if is_ip_address(name.strip("[]")):
         return HostObservation(name, preference, implicit)
-    ipv4, ipv6 = await asyncio.gather(timed(ctx.dns.lookup(name, "A")), timed(ctx.dns.lookup(name, "AAAA")))
+    ipv4, ipv6 = await together(timed(ctx.dns.lookup(name, "A")), timed(ctx.dns.lookup(name, "AAAA")))
     host = HostObservation(name, preference, implicit, ipv4, ipv6)
     reverse = await together(*(reverse_lookup(address, ctx) for address in host.addresses()))
     return HostObservation(name, preference, implicit, ipv4, ipv6, tuple(reverse))
