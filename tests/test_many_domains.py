@@ -6,14 +6,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from mailcheck.batch import shard_of
 from mailcheck.lab.dns import DnsResponder
-from mailcheck.lab.smtp import SmtpLabServer
+from mailcheck.lab.smtp import SmtpBehaviour, SmtpLabServer
 from mailcheck.lab.world import MailLab
-from tests.conftest import Cli
+from tests.conftest import Cli, SmtpLab
 
 SHARED = [f"customer{i}.test" for i in range(30)]
 
@@ -45,6 +46,34 @@ def test_each_shared_mx_server_is_probed_once_per_run(cli: Cli, mail_lab: MailLa
         ids = {(c["id"], c["target"].split(":")[0]) for c in document["checks"]}
         assert ("smtp.starttls", "mx1.good.test") in ids and ("smtp.starttls", "mx2.good.test") in ids
     assert {a: sessions(mail_lab, a) - n for a, n in before.items()} == {"127.0.0.11": 1, "127.0.0.12": 1}
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "kind"),
+    [
+        (SmtpBehaviour(banner="421 4.3.2 mx.busy.test too many connections, try later"), "rejected"),
+        (SmtpBehaviour(silent=True), "timeout"),  # a tarpit: connects, never greets
+    ],
+)
+def test_a_refusing_or_tarpitting_shared_mx_is_asked_once_not_stormed(
+    cli: Cli, smtp_lab: SmtpLab, dns_server: DnsResponder, tmp_path: Path, behaviour: SmtpBehaviour, kind: str
+) -> None:
+    # Given twenty domains whose one MX server answers 421 at the greeting, or never greets
+    server = smtp_lab.start(behaviour, name="mx.busy.test", address="127.0.0.31")
+    names = [f"busy{i}.test" for i in range(20)]
+    for name in names:
+        dns_server.zone.add(name, "MX", "10 mx.busy.test.")
+    listing = tmp_path / "domains.txt"
+    listing.write_text("\n".join(names) + "\n")
+    run = cli("domain", "--from-file", str(listing), "--resolver", dns_server.address, "--only", "mx,smtp",
+              "--mx-port", str(server.port), "--allow-private", "--concurrency", "20", "--timeout", "1")  # fmt: skip
+    documents = [json.loads(line) for line in run.out.splitlines()]
+    # Then every domain is told what the server did, and the server saw one connection, not one per domain
+    assert len(documents) == 20
+    for document in documents:
+        greeting = next(c for c in document["checks"] if c["id"].startswith("smtp."))
+        assert greeting["status"] in ("fail", "error") and greeting["error"]["kind"] == kind, greeting
+    assert server.connections == 1
 
 
 def test_output_file_and_resume(cli: Cli, mail_lab: MailLab, tmp_path: Path) -> None:

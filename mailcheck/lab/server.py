@@ -76,6 +76,7 @@ class LabServer:
         self._thread = threading.Thread(target=self._loop.run_forever, name=f"lab-{self.name}", daemon=True)
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self.connections = 0  # connections accepted so far (tests count a client's sessions with it)
 
     @property
     def address(self) -> str:
@@ -113,6 +114,7 @@ class LabServer:
         self.stop()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
