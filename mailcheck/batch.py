@@ -82,6 +82,7 @@ class BatchPlan:
     per_host: int = 2
     output: Path | None = None
     resume: bool = False
+    dns_rate: float | None = None  # new DNS questions a second at most
 
 
 def shard_of(lines: list[str], shard: tuple[int, int] | None) -> list[str]:
@@ -167,6 +168,7 @@ async def _batch(
     ctx = opts.context()
     ctx.concurrency = max(ctx.concurrency, plan.concurrency * 4)
     ctx.per_host = plan.per_host
+    ctx.dns.limit_rate(plan.dns_rate)
     codes: list[int] = []
     bar = None
     if sys.stderr.isatty():

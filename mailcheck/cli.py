@@ -805,6 +805,13 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     help="SMTP sessions to one server address at once (each MX address is probed once per run).",
 )
 @click.option(
+    "--dns-rate",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="QPS",
+    help="At most QPS new DNS questions a second (default: no cap beyond 128 in flight). For big runs through a "
+    "shared or public resolver, which may drop or refuse a client that asks faster than it allows.",
+)
+@click.option(
     "--output",
     "output",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -829,6 +836,7 @@ def domain(
     shard: str | None,
     ip_lists: tuple[str, ...],
     per_host: int,
+    dns_rate: float | None,
     output: Path | None,
     resume: bool,
     tls_scan: bool,
@@ -872,7 +880,7 @@ def domain(
             raise BadInput("give either DOMAIN or --from-file, not both")
         from mailcheck.batch import BatchPlan, run_batch
 
-        plan = BatchPlan(concurrency, parse_shard(shard), per_host, output, resume)
+        plan = BatchPlan(concurrency, parse_shard(shard), per_host, output, resume, dns_rate)
         raise click.exceptions.Exit(run_batch(from_file, options, opts, plan, expectations))
     if domain is None:
         raise BadInput("give a DOMAIN (or --from-file FILE)")
@@ -885,6 +893,7 @@ def domain(
 
     def check(ctx: "ProbeContext") -> "Awaitable[list[CheckResult]]":
         ctx.per_host = per_host
+        ctx.dns.limit_rate(dns_rate)
         return check_domain(name, options, ctx, expectations, live)
 
     execute("domain", name, opts, check)

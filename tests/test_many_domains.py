@@ -4,6 +4,7 @@ summary of a run."""
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -155,3 +156,21 @@ def test_a_reader_that_goes_away_ends_the_run_quietly(dns_server: DnsResponder, 
     _, errors = run.communicate(timeout=120)
     assert run.returncode == 141
     assert errors == b""  # no "internal error", no traceback
+
+
+def test_dns_rate_spaces_the_questions(cli: Cli, dns_server: DnsResponder, tmp_path: Path) -> None:
+    # Given twenty domains, each costing an MX, A and AAAA question (no MX host: the domain is its own)
+    names = [f"paced{i}.test" for i in range(20)]
+    for i, name in enumerate(names):
+        dns_server.zone.add(name, "A", f"127.0.9.{i + 1}")
+    listing = tmp_path / "domains.txt"
+    listing.write_text("\n".join(names) + "\n")
+    start = time.monotonic()
+    run = cli("domain", "--from-file", str(listing), "--resolver", dns_server.address, "--only", "mx",
+              "--allow-private", "--concurrency", "20", "--dns-rate", "40", "--timeout", "5")  # fmt: skip
+    elapsed = time.monotonic() - start
+    asked = len(dns_server.queries)
+    # Then every domain is checked, and the questions went out no faster than 40 a second
+    assert len(run.out.splitlines()) == 20 and asked >= 60
+    assert elapsed >= (asked - 1) / 40
+    assert all('"kind": "timeout"' not in line for line in run.out.splitlines())  # waiting for a turn is ours

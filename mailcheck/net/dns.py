@@ -91,6 +91,7 @@ class DnsClient:
         self._pending: dict[tuple[str, str], asyncio.Future[DnsAnswer]] = {}
         self._raw: dict[tuple[str, str], asyncio.Future[dns.message.Message]] = {}
         self._wire: WireTransport | None = None
+        self._rate: float | None = None
         self._setup_error: ProbeError | None = None
         self._servers: list[tuple[str, int]] = list(nameservers) if nameservers else []
         if not nameservers:
@@ -195,9 +196,15 @@ class DnsClient:
         async with self._slots():
             return await self._resolve(name, rdtype)
 
+    def limit_rate(self, questions_per_second: float | None) -> None:
+        """Ask at most this many new questions a second (--dns-rate: be polite to a shared resolver)."""
+        self._rate = questions_per_second
+        if self._wire is not None:
+            self._wire.rate = questions_per_second
+
     def _transport(self) -> WireTransport:
         if self._wire is None:
-            self._wire = WireTransport(self._servers, min(self.timeout, ATTEMPT_SECONDS), self.timeout)
+            self._wire = WireTransport(self._servers, min(self.timeout, ATTEMPT_SECONDS), self.timeout, self._rate)
         return self._wire
 
     async def _resolve(self, name: str, rdtype: str) -> DnsAnswer:

@@ -123,7 +123,9 @@ class WireTransport:
     servers: list[tuple[str, int]]
     attempt: float
     lifetime: float
+    rate: float | None = None  # new questions a second at most (None: as fast as the in-flight bound allows)
     _channels: dict[tuple[str, int], _Channel] = field(default_factory=dict)
+    _next_question: float = 0.0
 
     async def _channel(self, server: tuple[str, int]) -> _Channel:
         channel = self._channels.get(server)
@@ -150,7 +152,9 @@ class WireTransport:
         timeout). With DNSSEC the DO bit is set and the first reply of any RCODE is the answer (a validator
         judges a SERVFAIL itself)."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.lifetime
+        if self.rate is not None:
+            await self._pace(loop)
+        deadline = loop.time() + self.lifetime  # waiting for a --dns-rate slot is ours, not the resolver's
         failures: dict[tuple[str, int], Failure] = {}
         question = Question(qname, qtype, flags, name_key(qname), dnssec)
         while True:
@@ -169,6 +173,15 @@ class WireTransport:
                     failures[server] = outcome
             if not progressed or len(failures) == len(self.servers):
                 return None, list(failures.values())
+
+    async def _pace(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Wait for this question's turn: turns are 1/rate seconds apart, handed out in order of asking."""
+        assert self.rate is not None
+        now = loop.time()
+        turn = max(now, self._next_question)
+        self._next_question = turn + 1 / self.rate
+        if turn > now:
+            await asyncio.sleep(turn - now)
 
     async def _attempt(self, server: tuple[str, int], question: "Question", wait: float) -> Reply | Failure | None:
         """One question to one resolver: the reply, a Failure, or None when it stayed silent."""
