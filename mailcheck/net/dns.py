@@ -8,8 +8,9 @@ configuration is never read, so no code path can fall back to the system resolve
 import asyncio
 import functools
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import dns.exception
 import dns.flags
@@ -113,53 +114,17 @@ class DnsClient:
         return ", ".join(_server_text(ns) for ns in self._servers)
 
     async def lookup(self, name: str, rdtype: str) -> DnsAnswer:
-        """Ask for ``rdtype`` records of ``name``; raise ProbeError (stage ``dns``) when no answer is had.
-
-        The first asker of a question asks it in its own task (no task per question: a many-domain run asks
-        hundreds of thousands); later askers wait for its answer, which stays cached for the run. If the first
-        asker is cancelled, its question is dropped and the next asker asks again."""
+        """Ask for ``rdtype`` records of ``name``; raise ProbeError (stage ``dns``) when no answer is had."""
         key = (name.lower().rstrip("."), rdtype.upper())
-        while True:
-            shared = self._pending.get(key)
-            if shared is None:
-                return await self._ask_first(key)
-            if shared.done():
-                return shared.result()
-            try:
-                return await asyncio.shield(shared)
-            except asyncio.CancelledError:
-                task = asyncio.current_task()
-                if not shared.cancelled() or (task is not None and task.cancelling()):
-                    raise  # this asker itself is being cancelled
-                # the first asker went away before the answer came: ask again
-
-    async def _ask_first(self, key: tuple[str, str]) -> DnsAnswer:
-        shared: asyncio.Future[DnsAnswer] = asyncio.get_running_loop().create_future()
-        self._pending[key] = shared
-        try:
-            answer = await self._query(*key)
-        except asyncio.CancelledError:
-            del self._pending[key]
-            shared.cancel()
-            raise
-        except BaseException as exc:
-            shared.set_exception(exc)
-            shared.exception()  # retrieved here: the asker raises it; no "never retrieved" warning
-            raise
-        shared.set_result(answer)
-        return answer
+        return await _asked_once(self._pending, key, lambda: self._query(*key))
 
     async def query_dnssec(self, name: str, rdtype: str) -> dns.message.Message:
         """The whole response to NAME/RDTYPE asked with the DO bit and checking disabled (CD), so RRSIGs and
         NSEC/NSEC3 proofs come back even from a validating resolver, for mailcheck to validate itself.
         Asked of the configured resolvers in turn over the same transport as every question (over TCP when
         truncated); the first reply of any RCODE is the answer; ProbeError when none answers."""
-        key = (f"dnssec {name.lower().rstrip('.')}", rdtype.upper())
-        future = self._raw.get(key)
-        if future is None:
-            future = asyncio.ensure_future(self._query_dnssec(name, rdtype))
-            self._raw[key] = future
-        return await asyncio.shield(future)
+        key = (name.lower().rstrip("."), rdtype.upper())
+        return await _asked_once(self._raw, key, lambda: self._query_dnssec(name, rdtype))
 
     async def _query_dnssec(self, name: str, rdtype: str) -> dns.message.Message:
         slots = self._slots()
@@ -263,6 +228,43 @@ class DnsClient:
         # A CNAME loop is the zone's own fault, seen for certain; other failures leave the truth unknown.
         message = f"{rdtype} lookup of {name} failed at {self.servers}: {why}"
         return ProbeError(Stage.DNS, kind, message, unknown=kind != "cname-loop")
+
+
+T = TypeVar("T")
+
+
+async def _asked_once(
+    answers: dict[tuple[str, str], "asyncio.Future[T]"], key: tuple[str, str], ask: Callable[[], Awaitable[T]]
+) -> T:
+    """Each question once per run, whoever asks it: the first asker asks in its own task (no task per
+    question: a many-domain run asks hundreds of thousands); later askers wait for its answer, which stays in
+    ANSWERS for the run. If the first asker is cancelled, its question is dropped and the next asker asks
+    again; a cancelled waiter does not cancel the question."""
+    while True:
+        shared = answers.get(key)
+        if shared is None:
+            shared = answers[key] = asyncio.get_running_loop().create_future()
+            try:
+                answer = await ask()
+            except asyncio.CancelledError:
+                del answers[key]
+                shared.cancel()
+                raise
+            except BaseException as exc:
+                shared.set_exception(exc)
+                shared.exception()  # retrieved here: the asker raises it; no "never retrieved" warning
+                raise
+            shared.set_result(answer)
+            return answer
+        if shared.done():
+            return shared.result()
+        try:
+            return await asyncio.shield(shared)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if not shared.cancelled() or (task is not None and task.cancelling()):
+                raise  # this asker itself is being cancelled
+            # the first asker went away before the answer came: ask again
 
 
 @functools.cache
