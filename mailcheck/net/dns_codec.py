@@ -45,10 +45,12 @@ MAX_NAME = 255
 QUESTIONLESS_RCODES = frozenset({1, 2, 4, 5})  # FORMERR, SERVFAIL, NOTIMP, REFUSED
 
 # Characters a host name's label is made of; any other name is encoded by dnspython (escapes, IDNA).
-_PLAIN = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_*")
+_LABEL_CHARACTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_*"
+_PLAIN = frozenset(_LABEL_CHARACTERS.encode())
 # A name of such labels (1-63 characters each), with or without the final dot; its wire form is two octets
 # longer than its text without the final dot, and may be 255 octets at most.
-_HOST_NAME = re.compile(r"(?:[A-Za-z0-9_*-]{1,63}\.)*[A-Za-z0-9_*-]{1,63}\.?", re.ASCII)
+_LABEL = f"[{re.escape(_LABEL_CHARACTERS)}]{{1,63}}"
+_HOST_NAME = re.compile(rf"(?:{_LABEL}\.)*{_LABEL}\.?", re.ASCII)
 
 
 class BadReply(Exception):
