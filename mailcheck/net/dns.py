@@ -127,18 +127,10 @@ class DnsClient:
         return await _asked_once(self._raw, key, lambda: self._query_dnssec(name, rdtype))
 
     async def _query_dnssec(self, name: str, rdtype: str) -> dns.message.Message:
-        slots = self._slots()
-        try:
-            qname, qtype = encode_name(name), _type_code(rdtype)
-        except (dns.exception.DNSException, ValueError) as exc:
-            raise ProbeError(Stage.DNS, "syntax", f"cannot ask for {rdtype} {name!r}: {exc}") from None
-        self.transcript.client(f"DNS {rdtype} {name}? (DO)")
-        async with slots:
-            reply, failures = await self._transport().ask(qname, qtype, RD | CD, dnssec=True)
-        if reply is None:
-            if not failures:
-                raise self._failure(name, rdtype, "timeout", f"no answer within {self.timeout:g}s")
-            raise self._failure(name, rdtype, failures[0].kind, failures[0].reason)
+        async with self._slots():
+            if self.transcript.enabled:
+                self.transcript.client(f"DNS {rdtype} {name}? (DO)")
+            _, _, reply = await self._ask(name, rdtype, RD | CD, dnssec=True)
         try:
             # the whole message (RRSIGs, NSEC/NSEC3 in the authority section) for the validator
             return dns.message.from_wire(reply.data, ignore_trailing=True)
@@ -175,20 +167,8 @@ class DnsClient:
     async def _resolve(self, name: str, rdtype: str) -> DnsAnswer:
         if self.transcript.enabled:
             self.transcript.client(f"DNS {rdtype} {name}?")
-        try:
-            qtype = _type_code(rdtype)
-            qname = encode_name(name)
-        except (dns.name.NameTooLong, dns.name.LabelTooLong, dns.name.EmptyLabel) as exc:
-            raise ProbeError(Stage.DNS, "syntax", f"cannot ask for {name!r}: {exc}") from None
-        except (dns.exception.DNSException, ValueError) as exc:
-            raise ProbeError(Stage.DNS, "syntax", f"cannot ask for {rdtype} {name!r}: {exc}") from None
         # Ask for the AD bit (RFC 6840 §5.7) so a validating resolver tells us the answer is DNSSEC-secure.
-        reply, failures = await self._transport().ask(qname, qtype, RD | AD)
-        if reply is None:
-            if not failures:
-                raise self._failure(name, rdtype, "timeout", f"no answer within {self.timeout:g}s")
-            first = next((f for f in failures if f.kind in ("servfail", "refused")), failures[0])
-            raise self._failure(name, rdtype, first.kind, first.reason)
+        qname, qtype, reply = await self._ask(name, rdtype, RD | AD)
         try:
             result = self._answer(name, rdtype, qname, qtype, reply)
         except BadReply as exc:
@@ -201,6 +181,24 @@ class DnsClient:
                 alias = f" (via CNAME {result.canonical_name})" if result.aliased else ""
                 self.transcript.server(f"DNS {rdtype} {name}{alias}: {shown}")
         return result
+
+    async def _ask(self, name: str, rdtype: str, flags: int, dnssec: bool = False) -> tuple[bytes, int, Reply]:
+        """NAME/RDTYPE in wire form and the reply to it; ProbeError when it cannot be asked or no resolver
+        answers (a SERVFAIL or REFUSED named before silence from another resolver)."""
+        try:
+            qtype = _type_code(rdtype)
+            qname = encode_name(name)
+        except (dns.name.NameTooLong, dns.name.LabelTooLong, dns.name.EmptyLabel) as exc:
+            raise ProbeError(Stage.DNS, "syntax", f"cannot ask for {name!r}: {exc}") from None
+        except (dns.exception.DNSException, ValueError) as exc:
+            raise ProbeError(Stage.DNS, "syntax", f"cannot ask for {rdtype} {name!r}: {exc}") from None
+        reply, failures = await self._transport().ask(qname, qtype, flags, dnssec)
+        if reply is None:
+            if not failures:
+                raise self._failure(name, rdtype, "timeout", f"no answer within {self.timeout:g}s")
+            first = next((f for f in failures if f.kind in ("servfail", "refused")), failures[0])
+            raise self._failure(name, rdtype, first.kind, first.reason)
+        return qname, qtype, reply
 
     def _answer(self, name: str, rdtype: str, qname: bytes, qtype: int, reply: Reply) -> DnsAnswer:
         """The records for NAME/RDTYPE in REPLY, following its CNAME chain (a loop is the zone's fault)."""
