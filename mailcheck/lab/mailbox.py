@@ -39,8 +39,9 @@ class _MailboxServer(LabServer):
         behaviour: MailboxBehaviour | None = None,
         implicit_tls: ssl.SSLContext | None = None,
         host: str = "127.0.0.1",
+        port: int = 0,
     ) -> None:
-        super().__init__(host=host, implicit_tls=implicit_tls)
+        super().__init__(host=host, implicit_tls=implicit_tls, port=port)
         self.behaviour = behaviour or MailboxBehaviour()
         self.commands: list[str] = []
 

@@ -22,6 +22,7 @@ import dns.rdatatype
 from mailcheck.model import ProbeError, Stage
 from mailcheck.net.dns_codec import AD, CD, RD, BadReply, Reply, encode_name, name_key, name_text
 from mailcheck.net.dns_wire import NXDOMAIN, WireTransport
+from mailcheck.net.resolvconf import NoSystemResolver, system_resolvers
 from mailcheck.transcript import Transcript
 
 MAX_IN_FLIGHT = 128  # under dnsmasq's default limit of 150 concurrent queries per forwarder
@@ -87,7 +88,10 @@ class DnsClient:
         transcript: Transcript | None = None,
     ) -> None:
         self.timeout = timeout
+        # The resolvers asked: the given ones, else the system's once read (None when there are none).
         self.nameservers = list(nameservers) if nameservers else None
+        self.system_source: str | None = None  # where the system's resolvers were read from
+        self.system_ignored: tuple[str, ...] = ()  # what that file says that mailcheck does not use
         self.transcript = transcript or Transcript()
         self._pending: dict[tuple[str, str], asyncio.Future[DnsAnswer]] = {}
         self._raw: dict[tuple[str, str], asyncio.Future[dns.message.Message]] = {}
@@ -97,9 +101,17 @@ class DnsClient:
         self._servers: list[tuple[str, int]] = list(nameservers) if nameservers else []
         if not nameservers:
             try:
-                self._servers = system_nameservers()
+                system = system_resolvers()
             except NoSystemResolver as exc:
                 self._setup_error = ProbeError(Stage.DNS, "no-resolver", str(exc), unknown=True)
+            else:
+                self._servers = list(system.servers)
+                self.nameservers = list(system.servers)
+                self.system_source = system.source
+                self.system_ignored = system.ignored
+                if self.transcript.enabled:
+                    unused = f" (not used: {'; '.join(system.ignored)})" if system.ignored else ""
+                    self.transcript.event(f"resolvers from {system.source}: {self.servers}{unused}")
         # Questions in flight at once: a burst of hundreds of datagrams overflows a resolver's receive buffer
         # (and dnsmasq refuses more than 150 at once), and every lost one then costs a whole attempt timeout;
         # 64 left a 100-domain run waiting on this bound more than on the resolver (11% slower than 128).
@@ -277,34 +289,15 @@ def _server_text(server: tuple[str, int]) -> str:
     return host if port == 53 else f"{host}:{port}"
 
 
-class NoSystemResolver(Exception):
-    """The system configuration names no resolver."""
-
-
-def system_nameservers() -> list[tuple[str, int]]:
-    """The system's resolvers (/etc/resolv.conf, read by dnspython), as (address, port)."""
-    import dns.nameserver
-    import dns.resolver
-
-    try:
-        configured = dns.resolver.Resolver().nameservers
-    except dns.resolver.NoResolverConfiguration:
-        raise NoSystemResolver("no system resolver configured; give --resolver IP") from None
-    found = [(ns.address, ns.port) for ns in configured if isinstance(ns, dns.nameserver.Do53Nameserver)]
-    if not found:
-        raise NoSystemResolver("the system names no plain-DNS resolver; give --resolver IP")
-    return found
-
-
 def sync_resolver(nameservers: Sequence[tuple[str, int]] | None, timeout: float) -> "dns.resolver.Resolver":
     """A blocking resolver configured like :class:`DnsClient`, for libraries that only do synchronous DNS
-    (pyspf, dkimpy) and run in worker threads. With ``nameservers`` it never reads the system config."""
+    (pyspf, dkimpy) and run in worker threads. It never reads the system configuration itself: it asks the
+    resolvers the run's :class:`DnsClient` asks (``DnsClient.nameservers``: given, or the system's as read)."""
     import dns.nameserver
     import dns.resolver
 
-    resolver = dns.resolver.Resolver(configure=not nameservers)
-    if nameservers:
-        resolver.nameservers = [dns.nameserver.Do53Nameserver(ip, port) for ip, port in nameservers]
+    resolver = dns.resolver.Resolver(configure=False)
+    resolver.nameservers = [dns.nameserver.Do53Nameserver(ip, port) for ip, port in nameservers or ()]
     resolver.lifetime = timeout
     resolver.timeout = timeout
     resolver.cache = None

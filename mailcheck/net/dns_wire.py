@@ -132,11 +132,14 @@ class WireTransport:
         if channel is not None and not channel.closed:
             return channel
         loop = asyncio.get_running_loop()
-        family = socket.AF_INET6 if ":" in server[0] else socket.AF_INET
+        # Numeric only (no lookup); getaddrinfo keeps an IPv6 scope (fe80::1%eth0) that a plain tuple loses.
+        family, _, _, _, sockaddr = socket.getaddrinfo(
+            server[0], server[1], type=socket.SOCK_DGRAM, flags=socket.AI_NUMERICHOST
+        )[0]
         sock = socket.socket(family, socket.SOCK_DGRAM)
         try:
             sock.setblocking(False)
-            sock.connect(server)  # a numeric address: UDP connect only sets the peer, it never waits
+            sock.connect(sockaddr)  # UDP connect only sets the peer, it never waits
         except OSError:
             sock.close()
             raise
