@@ -9,7 +9,7 @@ import email.policy
 import sys
 import time
 
-from mailcheck.checks.headers import analyse, evaluate
+from mailcheck.checks.message.headers import analyse, evaluate
 
 
 def block(hops: int) -> bytes:

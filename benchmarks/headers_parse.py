@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from mailcheck.checks.headers import analyse, evaluate
+from mailcheck.checks.message.headers import analyse, evaluate
 
 MESSAGES = sorted((Path(__file__).resolve().parent.parent / "tests" / "data" / "messages").glob("*.eml"))
 

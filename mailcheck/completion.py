@@ -2,13 +2,13 @@
 so they cannot drift from the commands). ``mailcheck completion bash|zsh|fish`` prints one; the loaders in
 completions/ call that."""
 
+import click
 from click.shell_completion import get_completion_class
 
 
-def completion_script(shell: str) -> str:
-    from mailcheck.cli import main
-
+def completion_script(root: click.Command, shell: str) -> str:
+    """The completion script for SHELL of the command tree under ROOT (the ``mailcheck`` group)."""
     completion_class = get_completion_class(shell)
     if completion_class is None:
         raise ValueError(f"no completion for {shell}")
-    return completion_class(main, {}, "mailcheck", "_MAILCHECK_COMPLETE").source()
+    return completion_class(root, {}, "mailcheck", "_MAILCHECK_COMPLETE").source()

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from mailcheck.model import DEFAULT_TIMEOUT
 from mailcheck.net.dns import DnsClient
-from mailcheck.options import DEFAULT_TIMEOUT
 from mailcheck.transcript import Transcript
 
 DEFAULT_CONCURRENCY = 32

@@ -51,18 +51,19 @@ def sample_message(lab: MailLab) -> bytes:
     return trace + signature + head + b"\r\n" + body
 
 
-def run_command(args: list[str], as_json: bool) -> int:
-    """Run one mailcheck command in this process, as the user would type it; return its exit code."""
-    from mailcheck.cli import main
-
+def run_command(root: click.Command, args: list[str], as_json: bool) -> int:
+    """Run one mailcheck command of ROOT (the ``mailcheck`` group) in this process, as the user would type it;
+    return its exit code."""
     if not as_json:
         click.secho(f"\n$ mailcheck {' '.join(args)}", bold=True)
     # Without standalone mode click returns the command's exit code instead of exiting.
-    code = main.main(args, prog_name="mailcheck", standalone_mode=False)
+    code = root.main(args, prog_name="mailcheck", standalone_mode=False)
     return int(code or 0)
 
 
-def run_demo(as_json: bool, keep: bool, timeout: float, echo: Callable[[str], None] = click.echo) -> int:
+def run_demo(
+    root: click.Command, as_json: bool, keep: bool, timeout: float, echo: Callable[[str], None] = click.echo
+) -> int:
     with tempfile.TemporaryDirectory(prefix="mailcheck-lab-") as workdir:
         lab = MailLab(Path(workdir)).start()
         try:
@@ -71,9 +72,9 @@ def run_demo(as_json: bool, keep: bool, timeout: float, echo: Callable[[str], No
             message = Path(workdir) / "sample.eml"
             message.write_bytes(sample_message(lab))
             codes = [
-                run_command(["domain", GOOD, "--dkim-selector", "lab1", *options, *fmt], as_json),
-                run_command(["domain", BROKEN, *options, *fmt], as_json),
-                run_command(["headers", str(message), *fmt], as_json),
+                run_command(root, ["domain", GOOD, "--dkim-selector", "lab1", *options, *fmt], as_json),
+                run_command(root, ["domain", BROKEN, *options, *fmt], as_json),
+                run_command(root, ["headers", str(message), *fmt], as_json),
             ]
             if keep:
                 keep_running(lab, message, echo)

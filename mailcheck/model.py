@@ -15,6 +15,8 @@ EXIT_FAIL = 1
 EXIT_USAGE = 2
 EXIT_UNCHECKED = 3
 
+DEFAULT_TIMEOUT = 10.0  # seconds, the contract's bound on each network step (--timeout)
+
 
 class Status(enum.StrEnum):
     """Outcome of one check, ordered from best to worst by :attr:`severity`."""

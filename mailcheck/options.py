@@ -11,14 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from mailcheck.model import Status
+from mailcheck.model import DEFAULT_TIMEOUT, Status
 from mailcheck.names import resolver_address
 from mailcheck.render import FORMATS
 
 if TYPE_CHECKING:
     from mailcheck.context import ProbeContext
-
-DEFAULT_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from mailcheck.checks.cert_profile import profile_findings
-from mailcheck.checks.certificate import certificate_result
+from mailcheck.checks.transport.cert_profile import profile_findings
+from mailcheck.checks.transport.certificate import certificate_result
 from mailcheck.lab.pki import CertificateAuthority
 from mailcheck.model import Stage, Subject
 from mailcheck.net.trust import NO_TRUST

@@ -2,8 +2,8 @@
 
 import pytest
 
-from mailcheck.auth.dmarc_record import parse_dmarc, tree_walk_names
 from mailcheck.lab.dns import DnsResponder
+from mailcheck.records.dmarc_record import parse_dmarc, tree_walk_names
 from tests.conftest import Cli
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from mailcheck.checks.dmarc_evaluate import aligned
+from mailcheck.checks.sender_auth.dmarc_evaluate import aligned
 from mailcheck.lab.dns import DnsResponder
 from tests.conftest import Cli
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from mailcheck.auth.mtasts_policy import mx_matches, parse_policy
 from mailcheck.lab.https import Document, HttpsLabServer
 from mailcheck.lab.pki import self_signed
 from mailcheck.lab.server import server_context
 from mailcheck.lab.world import MailLab
+from mailcheck.records.mtasts_policy import mx_matches, parse_policy
 from tests.conftest import Cli, SmtpLab
 
 

@@ -10,7 +10,7 @@ addresses, ids and dates are replaced with documentation values; nothing else is
 
 import pytest
 
-from mailcheck.checks.headers import analyse
+from mailcheck.checks.message.headers import analyse
 
 POSTFIX_DOVECOT_LMTP = """\
 Return-Path: <alice@sender.example>

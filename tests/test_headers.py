@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mailcheck.checks.headers import analyse
+from mailcheck.checks.message.headers import analyse
 from mailcheck.headers.block import read_block
 from mailcheck.headers.received import normalise_ip, parse_received
 from tests.conftest import Cli

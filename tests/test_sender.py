@@ -3,9 +3,9 @@ an IP list, a domain list, a list that refuses queries (127.255.255.254), a dead
 
 import pytest
 
-from mailcheck.auth.dnsbl import DEFAULT_IP_LISTS, interpret, query_name
 from mailcheck.lab.dns import DnsResponder
 from mailcheck.lab.smtp import SmtpBehaviour
+from mailcheck.records.dnsbl import DEFAULT_IP_LISTS, interpret, query_name
 from tests.conftest import Cli, SmtpLab
 
 GOOD_IP, LISTED_IP = "203.0.113.10", "203.0.113.66"

@@ -2,8 +2,8 @@
 
 import pytest
 
-from mailcheck.auth.spf_record import MacroContext, expand, parse_spf
 from mailcheck.lab.dns import DnsResponder
+from mailcheck.records.spf_record import MacroContext, expand, parse_spf
 from tests.conftest import Cli
 
 

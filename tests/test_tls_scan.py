@@ -6,7 +6,7 @@ import warnings
 
 import pytest
 
-from mailcheck.checks.tls_scan import PROBES, probe_context
+from mailcheck.checks.transport.tls_scan import PROBES, probe_context
 from mailcheck.lab.server import server_context
 from tests.conftest import Cli, SmtpLab
 

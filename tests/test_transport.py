@@ -2,7 +2,7 @@
 
 import pytest
 
-from mailcheck.checks.transport import Endpoint, silent_greeting_hint
+from mailcheck.checks.transport.connection import Endpoint, silent_greeting_hint
 from mailcheck.model import ProbeError, Stage
 
 SILENT = ProbeError(Stage.GREETING, "timeout", "no reply")

@@ -8,20 +8,20 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from mailcheck.auth.dnsbl import DEFAULT_IP_LISTS, Blocklist
-from mailcheck.checks import blocklist as blocklist_check
-from mailcheck.checks import dmarc as dmarc_check
-from mailcheck.checks import mx as mx_check
-from mailcheck.checks import reporting as reporting_check
-from mailcheck.checks import spf as spf_check
+from mailcheck.checks.routing import mx as mx_check
+from mailcheck.checks.sender_auth import blocklist as blocklist_check
+from mailcheck.checks.sender_auth import dmarc as dmarc_check
+from mailcheck.checks.sender_auth import spf as spf_check
+from mailcheck.checks.transport import reporting as reporting_check
 from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ProbeError, Stage, Subject
+from mailcheck.records.dnsbl import DEFAULT_IP_LISTS, Blocklist
 from mailcheck.runner import attempt
 
 # The parts that need TLS, X.509 or DNSSEC code (smtp, mta-sts, dane, dnssec, dkim, mailbox) are imported
 # when a run asks for them: a DNS-only run over many domains does not pay their start-up.
 if TYPE_CHECKING:
-    from mailcheck.checks.dane import DaneObservation
+    from mailcheck.checks.transport.dane import DaneObservation
     from mailcheck.net.dnssec import TrustAnchors
 
 PARTS = (
@@ -107,9 +107,9 @@ async def probe(
             obs.blocklists = await run("blocklist", blocklist_check.probe(list(options.blocklists), addresses, ctx))
         if not wanted & {"smtp", "dane", "dnssec"}:
             return
-        from mailcheck.checks import dane as dane_check
-        from mailcheck.checks import dnssec as dnssec_check
-        from mailcheck.checks import smtp as smtp_check
+        from mailcheck.checks.routing import dnssec as dnssec_check
+        from mailcheck.checks.transport import dane as dane_check
+        from mailcheck.checks.transport import smtp as smtp_check
 
         smtp_options = smtp_check.SmtpOptions(
             port=options.mx_port, insecure=options.insecure, tls_scan=options.tls_scan
@@ -138,13 +138,13 @@ async def probe(
         if wanted & {"mx", "dnssec", "blocklist", "smtp", "mta-sts", "dane"}:
             group.create_task(mx_then_hosts())
         if "mta-sts" in wanted:
-            from mailcheck.checks import mtasts as mtasts_check
+            from mailcheck.checks.transport import mtasts as mtasts_check
 
             group.create_task(assign("mtasts", mtasts_check.probe(domain, ctx, options.mta_sts_port)))
         if "spf" in wanted:
             group.create_task(assign("spf", spf_check.probe(domain, ctx)))
         if "dkim" in wanted:
-            from mailcheck.checks import dkim as dkim_check
+            from mailcheck.checks.sender_auth import dkim as dkim_check
 
             group.create_task(assign("dkim", dkim_check.probe(domain, options.dkim_selectors, ctx)))
         if wanted & {"dmarc", "bimi"}:
@@ -152,7 +152,7 @@ async def probe(
         if wanted & {"tls-rpt", "bimi"}:
             group.create_task(assign("reporting", reporting_check.probe(domain, ctx)))
         if "mailbox" in wanted:
-            from mailcheck.checks import endpoints as endpoints_check
+            from mailcheck.checks.transport import endpoints as endpoints_check
 
             group.create_task(assign("endpoints", endpoints_check.probe(domain, ctx, options.insecure)))
     return obs
@@ -182,7 +182,7 @@ def part_findings(obs: DomainObservation) -> dict[str, list[CheckResult]]:
     if obs.mx is not None:
         found["mx"] = _failed("mx.records", d, obs.mx) or mx_check.evaluate(obs.mx, obs.options.allow_private)
     if obs.dnssec is not None:
-        from mailcheck.checks import dnssec as dnssec_check
+        from mailcheck.checks.routing import dnssec as dnssec_check
 
         found["dnssec"] = _failed("dnssec.answer", d, obs.dnssec) or dnssec_check.evaluate(obs.dnssec)
     if obs.blocklists is not None:
@@ -190,13 +190,13 @@ def part_findings(obs: DomainObservation) -> dict[str, list[CheckResult]]:
     if obs.smtp or obs.dane:
         found["smtp"], found["dane"] = _transport_findings(obs)
     if obs.mtasts is not None:
-        from mailcheck.checks import mtasts as mtasts_check
+        from mailcheck.checks.transport import mtasts as mtasts_check
 
         found["mta-sts"] = _failed("mtasts.record", d, obs.mtasts) or mtasts_check.evaluate(obs.mtasts, obs.mx_hosts())
     if obs.spf is not None:
         found["spf"] = _failed("spf.record", d, obs.spf) or spf_check.evaluate(obs.spf)
     if obs.dkim is not None:
-        from mailcheck.checks import dkim as dkim_check
+        from mailcheck.checks.sender_auth import dkim as dkim_check
 
         found["dkim"] = _failed("dkim.key", d, obs.dkim) or dkim_check.evaluate(obs.dkim)
     policy = None
@@ -211,7 +211,7 @@ def part_findings(obs: DomainObservation) -> dict[str, list[CheckResult]]:
             found["tls-rpt"] = reporting_check.tlsrpt_findings(obs.reporting)
             found["bimi"] = reporting_check.bimi_findings(obs.reporting, policy)
     if obs.endpoints is not None:
-        from mailcheck.checks import endpoints as endpoints_check
+        from mailcheck.checks.transport import endpoints as endpoints_check
 
         found["mailbox"] = _failed("mailbox.discovery", d, obs.endpoints) or endpoints_check.evaluate(obs.endpoints)
     return found
@@ -219,9 +219,9 @@ def part_findings(obs: DomainObservation) -> dict[str, list[CheckResult]]:
 
 def _transport_findings(obs: DomainObservation) -> tuple[list[CheckResult], list[CheckResult]]:
     """The SMTP findings of every MX host, judged against the domain's policy, and its DANE findings."""
-    from mailcheck.checks import dane as dane_check
-    from mailcheck.checks import mtasts as mtasts_check
-    from mailcheck.checks import smtp as smtp_check
+    from mailcheck.checks.transport import dane as dane_check
+    from mailcheck.checks.transport import mtasts as mtasts_check
+    from mailcheck.checks.transport import smtp as smtp_check
 
     dane_by_host = {o.host: o for o in obs.dane}
     enforced = isinstance(obs.mtasts, mtasts_check.StsObservation) and obs.mtasts.enforced

@@ -1,7 +1,7 @@
 """TLS for every protocol: the client context, what a handshake negotiated, and the chain the server sent.
 
 The handshake runs without verification so the chain is always captured; verification is done afterwards,
-separately, by :mod:`mailcheck.checks.certificate`, so each fault gets its own name.
+separately, by :mod:`mailcheck.checks.transport.certificate`, so each fault gets its own name.
 """
 
 import contextlib

@@ -6,7 +6,6 @@ import re
 from dataclasses import dataclass, field
 from email.utils import getaddresses
 
-from mailcheck.auth.dkim_key import parse_tags
 from mailcheck.headers.authresults import AuthResults, parse_authentication_results, parse_received_spf
 from mailcheck.headers.block import HeaderBlock, looks_binary, read_block
 from mailcheck.headers.bulk import unsubscribe_findings
@@ -15,6 +14,7 @@ from mailcheck.headers.received import ReceivedHop, parse_received
 from mailcheck.headers.trace import TLS_ORDER, Hop, Trace, TraceContext, build_trace, duration_text
 from mailcheck.headers.verdicts import Verdict, decode
 from mailcheck.model import CheckResult, ErrorInfo, Stage, Status, Subject
+from mailcheck.records.dkim_key import parse_tags
 
 TRACE_FIELDS = ("received", "x-received")
 BAR_WIDTH = 24

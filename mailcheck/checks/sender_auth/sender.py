@@ -10,14 +10,14 @@ import asyncio
 import ipaddress
 from dataclasses import dataclass, field
 
-from mailcheck.auth.dnsbl import Blocklist
-from mailcheck.auth.spf_eval import Evaluator, SpfVerdict
-from mailcheck.checks import blocklist as blocklist_check
-from mailcheck.checks import dmarc as dmarc_check
-from mailcheck.checks import mx as mx_check
+from mailcheck.checks.routing import mx as mx_check
+from mailcheck.checks.sender_auth import blocklist as blocklist_check
+from mailcheck.checks.sender_auth import dmarc as dmarc_check
 from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
 from mailcheck.net.dns import DnsAnswer
+from mailcheck.records.dnsbl import Blocklist
+from mailcheck.records.spf_eval import Evaluator, SpfVerdict
 from mailcheck.runner import attempt
 
 BULK_RULES = "Gmail and Yahoo (February 2024) and Microsoft (May 2025) require it of bulk senders"

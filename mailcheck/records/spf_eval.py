@@ -7,9 +7,9 @@ import dataclasses
 import ipaddress
 from dataclasses import dataclass, field
 
-from mailcheck.auth.spf_record import MacroContext, SpfRecord, Term, expand, is_spf, parse_spf, uses_validated_name
 from mailcheck.model import ProbeError
 from mailcheck.net.dns import DnsAnswer, DnsClient
+from mailcheck.records.spf_record import MacroContext, SpfRecord, Term, expand, is_spf, parse_spf, uses_validated_name
 
 LOOKUP_LIMIT = 10
 VOID_LIMIT = 2

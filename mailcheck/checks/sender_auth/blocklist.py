@@ -7,9 +7,9 @@ list, or one refusing our resolver, is reported as "unanswered" rather than take
 import asyncio
 from dataclasses import dataclass, field
 
-from mailcheck.auth.dnsbl import Answer, Blocklist, interpret, query_name, test_points
 from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
+from mailcheck.records.dnsbl import Answer, Blocklist, interpret, query_name, test_points
 from mailcheck.runner import attempt
 
 REFUSED_HINT = (

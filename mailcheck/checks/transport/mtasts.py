@@ -5,14 +5,14 @@ at most 64 KiB), its syntax, and every MX host matched against the policy's mx p
 import datetime as dt
 from dataclasses import dataclass, field
 
-from mailcheck.auth.mtasts_policy import StsPolicy, is_sts_record, mx_matches, parse_policy, parse_sts_record
-from mailcheck.checks.certificate import certificate_result
-from mailcheck.checks.transport import resolve_endpoints
+from mailcheck.checks.transport.certificate import certificate_result
+from mailcheck.checks.transport.connection import resolve_endpoints
 from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
 from mailcheck.net.dns import DnsAnswer
 from mailcheck.net.https import HttpResponse, https_get
 from mailcheck.net.trust import NO_TRUST, TrustStore, trust_store
+from mailcheck.records.mtasts_policy import StsPolicy, is_sts_record, mx_matches, parse_policy, parse_sts_record
 from mailcheck.runner import attempt
 
 POLICY_PATH = "/.well-known/mta-sts.txt"

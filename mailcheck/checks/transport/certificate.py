@@ -7,7 +7,7 @@ chain OpenSSL accepts is never reported as broken. Where OpenSSL refuses it, its
 ``wrong-purpose``, ``weak-key``, ``weak-signature``), with any further fault the chain has beside it.
 
 Stricter profiles (RFC 5280 as OpenSSL's X509_STRICT reads it, which Python 3.13's default context turns on;
-Go, rustls and browsers ignoring the common name) are a separate lint: :mod:`mailcheck.checks.cert_profile`.
+Go, rustls and browsers ignoring the common name) are a separate lint: :mod:`mailcheck.checks.transport.cert_profile`.
 """
 
 import datetime as dt
@@ -19,7 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509.oid import NameOID, SignatureAlgorithmOID
 
-from mailcheck.checks.cert_profile import profile_results
+from mailcheck.checks.transport.cert_profile import profile_results
 from mailcheck.model import CheckResult, ErrorInfo, Stage, Status, Subject
 from mailcheck.net.openssl_verify import OpenSslVerdict, VerifyUnavailable, openssl_verdict
 from mailcheck.net.trust import TrustStore

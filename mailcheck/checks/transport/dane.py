@@ -41,7 +41,7 @@ class DaneObservation:
 async def probe(hosts: list[str], ctx: ProbeContext, anchors: TrustAnchors | None = None) -> list[DaneObservation]:
     """TLSA at _25._tcp.HOST for each MX host; with ANCHORS, each TLSA answer validated by mailcheck."""
 
-    from mailcheck.checks.dnssec import ctx_validator
+    from mailcheck.checks.routing.dnssec import ctx_validator
 
     lookups = await together(*(attempt(ctx.dns.lookup(f"_25._tcp.{h}", "TLSA")) for h in hosts))
 

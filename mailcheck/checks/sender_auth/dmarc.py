@@ -4,7 +4,7 @@ destinations and whether external ones authorised us (RFC 9989 §3.5 / RFC 9990)
 import functools
 from dataclasses import dataclass, field
 
-from mailcheck.auth.dmarc_record import REMOVED_TAGS, DmarcRecord, is_dmarc, parse_dmarc, tree_walk_names
+from mailcheck.records.dmarc_record import REMOVED_TAGS, DmarcRecord, is_dmarc, parse_dmarc, tree_walk_names
 
 __all__ = ["DmarcObservation", "DmarcRecord", "WalkStep", "evaluate", "parse_dmarc", "probe"]
 from mailcheck.context import ProbeContext

@@ -12,10 +12,10 @@ from typing import Any
 import dns.exception
 import dns.resolver
 
-from mailcheck.auth.dkim_key import parse_tags
 from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ErrorInfo, Stage, Status, Subject
 from mailcheck.net.dns import sync_resolver
+from mailcheck.records.dkim_key import parse_tags
 
 MAX_SIGNATURES = 20  # each costs a key lookup and an RSA verification; real messages carry a few
 

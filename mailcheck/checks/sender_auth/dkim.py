@@ -4,10 +4,10 @@ selectors (best effort: selectors cannot be listed from DNS)."""
 import asyncio
 from dataclasses import dataclass
 
-from mailcheck.auth.dkim_key import COMMON_SELECTORS, DkimKey, parse_key
 from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
 from mailcheck.net.dns import DnsAnswer
+from mailcheck.records.dkim_key import COMMON_SELECTORS, DkimKey, parse_key
 from mailcheck.runner import attempt
 
 

@@ -8,15 +8,15 @@ organizational domain for relaxed alignment.
 import asyncio
 from dataclasses import dataclass, field
 
-from mailcheck.auth.spf_eval import Evaluator
-from mailcheck.checks import dmarc as dmarc_check
-from mailcheck.checks.dkim_verify import VerifyObservation, verify_message
+from mailcheck.checks.sender_auth import dmarc as dmarc_check
+from mailcheck.checks.sender_auth.dkim_verify import VerifyObservation, verify_message
 from mailcheck.context import ProbeContext
 from mailcheck.headers.authresults import parse_authentication_results, parse_received_spf
 from mailcheck.headers.block import read_block
 from mailcheck.headers.bulk import unsubscribe_findings
 from mailcheck.headers.message_headers import address_domain, author_domains, header_values, parse_headers
 from mailcheck.model import CheckResult, ErrorInfo, Stage, Status, Subject
+from mailcheck.records.spf_eval import Evaluator
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ records (RFC 6186, RFC 8314 §5.1) and probe each one with its protocol."""
 import asyncio
 from dataclasses import dataclass
 
-from mailcheck.checks import mailbox, smtp
+from mailcheck.checks.transport import mailbox, smtp
 from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ProbeError, Stage, Status, Subject
 from mailcheck.net.dns import DnsAnswer

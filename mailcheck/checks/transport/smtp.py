@@ -8,8 +8,8 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from mailcheck.checks import tls_scan
-from mailcheck.checks.transport import (
+from mailcheck.checks.transport import tls_scan
+from mailcheck.checks.transport.connection import (
     Endpoint,
     TransportObservation,
     certificate_finding,

@@ -5,13 +5,13 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from mailcheck.auth.pyspf_bridge import pyspf_check_host
-from mailcheck.auth.spf_eval import LOOKUP_LIMIT, VOID_LIMIT, Evaluator, SpfVerdict, spf_texts
-from mailcheck.auth.spf_record import SpfRecord, parse_spf
 from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
 from mailcheck.names import BadInput, domain_name
 from mailcheck.net.dns import DnsAnswer
+from mailcheck.records.pyspf_bridge import pyspf_check_host
+from mailcheck.records.spf_eval import LOOKUP_LIMIT, VOID_LIMIT, Evaluator, SpfVerdict, spf_texts
+from mailcheck.records.spf_record import SpfRecord, parse_spf
 from mailcheck.runner import attempt, together
 
 MAX_NODES = 40

@@ -1,7 +1,7 @@
 """``mailcheck imap`` and ``mailcheck pop3``: one mailbox-access session per address, stage by stage.
 
 The session is the same for both protocols; :class:`~mailcheck.net.mailbox.MailboxDialect` supplies the words.
-Transport (connect, TLS, certificate) is shared with SMTP through :mod:`mailcheck.checks.transport`.
+Transport (connect, TLS, certificate) is shared with SMTP through :mod:`mailcheck.checks.transport.connection`.
 On these ports TLS is never opportunistic: a certificate fault is a fail (RFC 8314).
 """
 
@@ -10,8 +10,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mailcheck.checks import tls_scan
-from mailcheck.checks.transport import (
+from mailcheck.checks.transport import tls_scan
+from mailcheck.checks.transport.connection import (
     Endpoint,
     TransportObservation,
     certificate_finding,

@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from mailcheck.checks.transport import Endpoint
+from mailcheck.checks.transport.connection import Endpoint
 from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
 from mailcheck.net.stream import LineConnection

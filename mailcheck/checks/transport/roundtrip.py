@@ -9,9 +9,9 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from mailcheck.checks import headers as headers_check
-from mailcheck.checks import smtp as smtp_check
-from mailcheck.checks.transport import Endpoint, open_transport, resolve_endpoints, upgrade_transport
+from mailcheck.checks.message import headers as headers_check
+from mailcheck.checks.transport import smtp as smtp_check
+from mailcheck.checks.transport.connection import Endpoint, open_transport, resolve_endpoints, upgrade_transport
 from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
 from mailcheck.net.imap import ImapDialect

@@ -1,0 +1,1 @@
+"""The message: a received message's header trace (hops, TLS, authentication results, spam verdicts)."""

@@ -1,0 +1,114 @@
+"""What the server commands (smtp, imap, pop3, roundtrip) share: the HOST[:PORT] target, the transport options
+(--port, --tls, --ipv4/--ipv6, --insecure, --tls-scan) and the credential options (never a password on argv)."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from mailcheck.names import BadInput, domain_name
+
+if TYPE_CHECKING:
+    from mailcheck.secrets import Credentials
+
+
+def server_host(text: str) -> tuple[str, int | None]:
+    """``HOST``, ``HOST:PORT``, ``IP``, ``[IPv6]:PORT``: a validated host (A-label or IP) and an optional port."""
+    from mailcheck.names import is_ip_address, parse_host_port
+
+    stripped = text.strip()
+    if is_ip_address(stripped):
+        return stripped, None
+    host, port = parse_host_port(stripped, 0, "server")
+    if is_ip_address(host):
+        return host, port or None
+    return domain_name(host), port or None
+
+
+def transport_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--port, --tls, --ipv4/--ipv6 and --insecure, shared by smtp, imap and pop3."""
+    for decorate in reversed(
+        [
+            click.option("--port", "-p", type=click.IntRange(1, 65535), help="Port (or give HOST:PORT)."),
+            click.option(
+                "--tls",
+                "tls_mode",
+                type=click.Choice(["starttls", "implicit", "none"]),
+                help="How TLS starts: STARTTLS, implicit TLS (default on the implicit-TLS port), or none.",
+            ),
+            click.option("--ipv4", "-4", "only_ipv4", is_flag=True, help="Probe only the IPv4 addresses."),
+            click.option("--ipv6", "-6", "only_ipv6", is_flag=True, help="Probe only the IPv6 addresses."),
+            click.option("--insecure", is_flag=True, help="Report certificate faults as warnings, not failures."),
+            click.option(
+                "--tls-scan",
+                is_flag=True,
+                help="Also try each TLS version and weak cipher class in its own short handshake.",
+            ),
+        ]
+    ):
+        command = decorate(command)
+    return command
+
+
+def credential_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--user with a password from the environment, a file or a prompt (never argv)."""
+    for decorate in reversed(
+        [
+            click.option("--user", "-u", help="Log in as USER."),
+            click.option("--password-env", metavar="VAR", help="Take the password from environment variable VAR."),
+            click.option(
+                "--password-file",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="Take the password from the first line of this file.",
+            ),
+            click.option("--allow-plaintext-auth", is_flag=True, help="Allow sending credentials without TLS."),
+        ]
+    ):
+        command = decorate(command)
+    return command
+
+
+@dataclass(frozen=True)
+class ServerTarget:
+    """What transport_options and the HOST argument resolve to."""
+
+    host: str
+    port: int
+    tls_mode: str
+    families: tuple[int, ...]
+
+    @property
+    def label(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+def server_target(
+    host: str,
+    port: int | None,
+    tls_mode: str | None,
+    only_ipv4: bool,
+    only_ipv6: bool,
+    default_port: int,
+    implicit_port: int,
+) -> ServerTarget:
+    name, given_port = server_host(host)
+    if only_ipv4 and only_ipv6:
+        raise BadInput("--ipv4 and --ipv6 exclude each other")
+    if given_port and port and given_port != port:
+        raise BadInput(f"port given twice ({given_port} in HOST, {port} in --port)")
+    final_port = port or given_port or default_port
+    mode = tls_mode or ("implicit" if final_port == implicit_port else "starttls")
+    families = (4,) if only_ipv4 else (6,) if only_ipv6 else (4, 6)
+    return ServerTarget(name, final_port, mode, families)
+
+
+def credentials_from(user: str | None, password_env: str | None, password_file: Path | None) -> "Credentials | None":
+    from mailcheck.secrets import Credentials, read_password
+
+    if user is None:
+        if password_env or password_file:
+            raise BadInput("--password-env/--password-file need --user")
+        return None
+    return Credentials(user, read_password(password_env, password_file, user))
