@@ -211,6 +211,6 @@ async def _batch(
     finally:
         if bar is not None:
             bar.stop()
-    if codes and all(code == EXIT_UNCHECKED for code in codes):
-        return EXIT_UNCHECKED
-    return EXIT_FAIL if any(code != EXIT_OK for code in codes) else EXIT_OK
+    if EXIT_FAIL in codes:
+        return EXIT_FAIL
+    return EXIT_UNCHECKED if EXIT_UNCHECKED in codes else EXIT_OK

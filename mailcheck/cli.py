@@ -63,7 +63,8 @@ def main() -> None:
     """Diagnose the path an email takes, stage by stage.
 
     Exit codes: 0 nothing at or above --fail-on, 1 a check at or above it, 2 usage error or bad input,
-    3 nothing could be checked (no resolver answered, no network).
+    3 inconclusive: nothing failed, but some checks could not be made from here (no resolver answered, no
+    network, port 25 blocked on the way out, throttled, a blocklist refusing this resolver).
     """
 
 

@@ -15,6 +15,9 @@ EXIT_FAIL = 1
 EXIT_USAGE = 2
 EXIT_UNCHECKED = 3
 
+# Error kinds that say the fault is where mailcheck stands, not the domain (README: "From where you stand").
+VANTAGE_KINDS = ("egress-blocked", "no-route", "rate-limited", "list-refused", "intercepted")
+
 DEFAULT_TIMEOUT = 10.0  # seconds, the contract's bound on each network step (--timeout)
 
 
@@ -185,12 +188,9 @@ class Report:
         return counts
 
     def exit_code(self, fail_on: Status) -> int:
-        """Exit code per the contract: 3 when nothing could be checked, 1 at or above ``fail_on``, else 0."""
-        if self.checks and all(c.status is Status.ERROR for c in self.checks):
-            return EXIT_UNCHECKED
-        if any(c.status.severity >= fail_on.severity for c in self.checks):
-            return EXIT_FAIL
-        return EXIT_OK
+        """Exit code per the contract: 1 when a check that was checked is at or above ``fail_on``; else 3 when
+        some check could not be checked from here (``error``: inconclusive, never a failure by itself); else 0."""
+        return exit_code_for((c.status for c in self.checks), fail_on)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -202,3 +202,11 @@ class Report:
             "duration_ms": self.duration_ms,
             "checks": [c.to_dict() for c in self.checks],
         }
+
+
+def exit_code_for(statuses: Iterable[Status], fail_on: Status) -> int:
+    """The contract's exit code for a run whose checks ended in STATUSES (see :meth:`Report.exit_code`)."""
+    seen = set(statuses)
+    if any(s is not Status.ERROR and s.severity >= fail_on.severity for s in seen):
+        return EXIT_FAIL
+    return EXIT_UNCHECKED if Status.ERROR in seen else EXIT_OK

@@ -17,7 +17,11 @@ def report_of(*statuses: Status) -> Report:
         ((Status.PASS, Status.WARN), Status.FAIL, 0),
         ((Status.PASS, Status.WARN), Status.WARN, 1),
         ((Status.PASS, Status.FAIL), Status.FAIL, 1),
-        ((Status.PASS, Status.ERROR), Status.FAIL, 1),
+        # an error alone is inconclusive (3), never a failure; a real fail beside it still makes 1
+        ((Status.PASS, Status.ERROR), Status.FAIL, 3),
+        ((Status.PASS, Status.WARN, Status.ERROR), Status.FAIL, 3),
+        ((Status.PASS, Status.WARN, Status.ERROR), Status.WARN, 1),
+        ((Status.FAIL, Status.ERROR), Status.FAIL, 1),
         ((Status.ERROR,), Status.FAIL, 3),
         ((Status.ERROR, Status.ERROR), Status.WARN, 3),
         ((), Status.FAIL, 0),

@@ -10,7 +10,7 @@ import click
 
 from mailcheck.commands.dns import TRUST_ANCHOR, load_trust_anchors
 from mailcheck.commands.run import ALLOW_PRIVATE, execute
-from mailcheck.model import CheckResult
+from mailcheck.model import EXIT_FAIL, EXIT_OK, EXIT_UNCHECKED, CheckResult
 from mailcheck.names import BadInput, domain_name
 from mailcheck.options import CommonOptions, common_options
 
@@ -208,7 +208,7 @@ def summary(files: tuple[Path, ...], as_json: bool) -> None:
     else:
         render_summary(found, sys.stdout)
     worst = found.by_status
-    raise click.exceptions.Exit(1 if worst.get("fail") or worst.get("error") else 0)
+    raise click.exceptions.Exit(EXIT_FAIL if worst.get("fail") else EXIT_UNCHECKED if worst.get("error") else EXIT_OK)
 
 
 COMMANDS: tuple[click.Command, ...] = (
