@@ -48,6 +48,7 @@ class DomainOptions:
     blocklists: tuple[Blocklist, ...] = DEFAULT_IP_LISTS
     tls_scan: bool = False
     trust_anchors: "TrustAnchors | None" = None  # None: the IANA root anchors
+    reference_mx: tuple[tuple[str, int], ...] = ()  # --reference-mx; () = the default providers' MX hosts
 
     def anchors(self) -> "TrustAnchors":
         from mailcheck.net.dnssec import DEFAULT_ANCHORS
@@ -112,7 +113,11 @@ async def probe(
         from mailcheck.checks.transport import smtp as smtp_check
 
         smtp_options = smtp_check.SmtpOptions(
-            port=options.mx_port, insecure=options.insecure, tls_scan=options.tls_scan
+            port=options.mx_port,
+            insecure=options.insecure,
+            tls_scan=options.tls_scan,
+            egress_check=True,
+            reference_mx=options.reference_mx,
         )
         async with asyncio.TaskGroup() as group:
             if "smtp" in wanted:

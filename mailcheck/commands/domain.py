@@ -10,6 +10,7 @@ import click
 
 from mailcheck.commands.dns import TRUST_ANCHOR, load_trust_anchors
 from mailcheck.commands.run import ALLOW_PRIVATE, execute
+from mailcheck.commands.server_options import REFERENCE_MX, reference_mx_hosts
 from mailcheck.model import EXIT_FAIL, EXIT_OK, EXIT_UNCHECKED, CheckResult
 from mailcheck.names import BadInput, domain_name
 from mailcheck.options import CommonOptions, common_options
@@ -113,6 +114,7 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
 @click.option("--resume", is_flag=True, help="With --output, skip the domains already in the file.")
 @click.option("--tls-scan", is_flag=True, help="Also try each TLS version and weak cipher class on every MX address.")
 @TRUST_ANCHOR
+@REFERENCE_MX
 @common_options
 def domain(
     domain: str | None,
@@ -134,6 +136,7 @@ def domain(
     resume: bool,
     tls_scan: bool,
     trust_anchor: Path | None,
+    reference_mx: tuple[str, ...],
     opts: CommonOptions,
 ) -> None:
     """Check the whole mail path of DOMAIN in one run: MX, SMTP + STARTTLS on every MX address, MTA-STS,
@@ -160,6 +163,7 @@ def domain(
         lists,
         tls_scan,
         load_trust_anchors(trust_anchor) if trust_anchor is not None else None,
+        reference_mx_hosts(reference_mx),
     )
     expectations = None
     if expect_file is not None:

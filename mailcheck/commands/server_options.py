@@ -1,6 +1,8 @@
 """What the server commands (smtp, imap, pop3, roundtrip) share: the HOST[:PORT] target, the transport options
 (--port, --tls, --ipv4/--ipv6, --insecure, --tls-scan) and the credential options (never a password on argv)."""
 
+import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,3 +114,26 @@ def credentials_from(user: str | None, password_env: str | None, password_file: 
             raise BadInput("--password-env/--password-file need --user")
         return None
     return Credentials(user, read_password(password_env, password_file, user))
+
+
+REFERENCE_MX = click.option(
+    "--reference-mx",
+    "reference_mx",
+    multiple=True,
+    metavar="HOST[:PORT]",
+    help="When port-25 connects time out, ask this MX (known to answer) whether the port is blocked from here "
+    "(repeatable; env MAILCHECK_REFERENCE_MX, comma-separated). Default: the MX hosts of Gmail, Outlook.com "
+    "and Yahoo, looked up when needed.",
+)
+
+
+def reference_mx_hosts(given: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+    """--reference-mx values (else MAILCHECK_REFERENCE_MX) as (host or IP, port; 0 = the probed port)."""
+    from mailcheck.names import is_ip_address, parse_host_port
+
+    specs = list(given) or [s for s in re.split(r"[,\s]+", os.environ.get("MAILCHECK_REFERENCE_MX", "")) if s]
+    found = []
+    for spec in specs:
+        host, port = parse_host_port(spec, 0, "reference MX")
+        found.append((host if is_ip_address(host) else domain_name(host), port))
+    return tuple(found)

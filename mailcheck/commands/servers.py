@@ -7,9 +7,11 @@ import click
 
 from mailcheck.commands.run import execute
 from mailcheck.commands.server_options import (
+    REFERENCE_MX,
     ServerTarget,
     credential_options,
     credentials_from,
+    reference_mx_hosts,
     server_target,
     transport_options,
 )
@@ -36,6 +38,7 @@ from mailcheck.options import CommonOptions, common_options
     is_flag=True,
     help="Ask the server to relay from and to foreign addresses (RFC 2606 domains); never DATA, always RSET.",
 )
+@REFERENCE_MX
 @common_options
 def smtp(
     host: str,
@@ -54,6 +57,7 @@ def smtp(
     mail_from: str | None,
     rcpt_to: tuple[str, ...],
     relay_test: bool,
+    reference_mx: tuple[str, ...],
     opts: CommonOptions,
 ) -> None:
     """Walk one SMTP session per address of HOST, stage by stage.
@@ -79,6 +83,8 @@ def smtp(
         rcpt_to=rcpt_to,
         relay_test=relay_test,
         tls_scan=tls_scan,
+        egress_check=target.port == 25 or bool(reference_mx),
+        reference_mx=reference_mx_hosts(reference_mx),
     )
     if relay_test and (mail_from or rcpt_to or user):
         raise BadInput("--relay-test runs its own envelope: leave out --from, --rcpt and --user")

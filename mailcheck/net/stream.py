@@ -25,7 +25,17 @@ def _connect_error(exc: BaseException, where: str, timeout: float) -> ProbeError
     if isinstance(exc, ConnectionResetError):
         return ProbeError(Stage.CONNECT, "reset", f"{where} reset the connection")
     if isinstance(exc, OSError) and exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL):
-        return ProbeError(Stage.CONNECT, "unreachable", f"{where} is unreachable ({exc.strerror})")
+        # The machine mailcheck runs on has no route there (most often: no IPv6 route at all). That says
+        # nothing about the server: an error of the vantage point, not a failure of the domain.
+        family = "IPv6" if where.startswith("[") else "IPv4"
+        return ProbeError(
+            Stage.CONNECT,
+            "no-route",
+            f"this machine has no {family} route to {where} ({exc.strerror}): the fault is where mailcheck runs, "
+            f"not the server; run from a host with {family} connectivity"
+            + (", or give --ipv4" if family == "IPv6" else ""),
+            unknown=True,
+        )
     reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
     return ProbeError(Stage.CONNECT, "unreachable", f"cannot connect to {where}: {reason}")
 

@@ -129,7 +129,7 @@ def connect_finding(protocol: str, obs: TransportObservation) -> CheckResult | N
     failure = obs.failure
     if failure is not None and failure.stage is Stage.CONNECT:
         message = failure.message
-        if failure.kind == "timeout" and obs.endpoint.port == 25:
+        if failure.kind == "timeout" and obs.endpoint.port == 25 and "reference MX" not in message:
             message += (
                 "; outbound port 25 is often blocked by ISPs and cloud providers, so this may be on your side: "
                 "try from another network"

@@ -5,10 +5,10 @@ import asyncio
 import base64
 import ssl
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from mailcheck.checks.transport import tls_scan
+from mailcheck.checks.transport import egress, tls_scan
 from mailcheck.checks.transport.connection import (
     Endpoint,
     TransportObservation,
@@ -60,6 +60,8 @@ class SmtpOptions:
     rcpt_to: tuple[str, ...] = ()
     relay_test: bool = False
     tls_scan: bool = False
+    egress_check: bool = False  # on connect timeouts, ask a reference MX whether the port is blocked from here
+    reference_mx: tuple[tuple[str, int], ...] = ()  # --reference-mx (host, port or 0); () = the default providers
 
     @property
     def shareable(self) -> bool:
@@ -126,6 +128,8 @@ async def probe(host: str, options: SmtpOptions, ctx: ProbeContext) -> SmtpObser
         return await ctx.once(key, lambda: limited(endpoint))
 
     sessions = await asyncio.gather(*(session(e) for e in endpoints))
+    if options.egress_check:
+        await weigh_connect_timeouts(sessions, options, ctx)
     scans: list[tls_scan.ScanObservation] = []
     if options.tls_scan:
         preamble = None if options.tls_mode == "implicit" else starttls_preamble
@@ -137,6 +141,25 @@ async def probe(host: str, options: SmtpOptions, ctx: ProbeContext) -> SmtpObser
 
         scans = list(await asyncio.gather(*(scan(e) for e in reached)))
     return SmtpObservation(host, options, tuple(sessions), tuple(scans))
+
+
+async def weigh_connect_timeouts(
+    sessions: Sequence[SessionObservation], options: SmtpOptions, ctx: ProbeContext
+) -> None:
+    """Connect timeouts told apart: this network blocks the port (a reference MX times out too: an error of the
+    vantage point) or the server is down (a reference answers: the failure stands, and says so)."""
+    timed_out = [s for s in sessions if s.failure and s.failure.stage is Stage.CONNECT and s.failure.kind == "timeout"]
+    if not timed_out:
+        return
+    verdict = await egress.port_verdict(options.port, options.reference_mx, ctx)
+    for session in timed_out:
+        failure = session.failure
+        if failure is None or failure.kind != "timeout" or "reference MX" in failure.message:
+            continue  # a session shared by several domains is weighed once
+        if verdict.blocked:
+            session.failure = egress.egress_error(failure, verdict)
+        elif verdict.state == "reachable":
+            session.failure = ProbeError(Stage.CONNECT, "timeout", failure.message + egress.server_down_note(verdict))
 
 
 async def starttls_preamble(conn: LineConnection) -> None:
