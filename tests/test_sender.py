@@ -24,8 +24,12 @@ def blocklists(zone: DnsResponder) -> None:
     z.add("spammy.test.dbl.lab.test", "A", "127.0.1.2")
     z.add("ns.dbl.lab.test", "A", "127.0.0.1")
     # a list that refuses this resolver, as large lists do public resolvers
-    for name in ("2.0.0.127", "1.0.0.127", "10.113.0.203", "66.113.0.203"):
-        z.add(f"{name}.refusing.lab.test", "A", "127.255.255.254")
+    for code, zone_name in (("254", "refusing"), ("252", "refusing252"), ("255", "refusing255")):
+        for name in ("2.0.0.127", "1.0.0.127", "10.113.0.203", "66.113.0.203"):
+            z.add(f"{name}.{zone_name}.lab.test", "A", f"127.255.255.{code}")
+    # a list whose servers answer REFUSED
+    for name in ("2.0.0.127", "1.0.0.127", "10.113.0.203"):
+        zone.fault(f"{name}.rcode-refused.lab.test", "refused")
     # a dead list (the zone answers nothing) and a silent one
     z.add("ns.dead.lab.test", "A", "127.0.0.1")
     for name in ("2.0.0.127", "1.0.0.127", "10.113.0.203"):
@@ -95,7 +99,14 @@ def test_reverse_dns_that_does_not_resolve_back_fails(cli: Cli, dns_server: DnsR
 
 @pytest.mark.parametrize(
     ("zone", "kind"),
-    [("refusing.lab.test", "unanswered"), ("dead.lab.test", "list-unusable"), ("silent.lab.test", "timeout")],
+    [
+        ("refusing.lab.test", "list-refused"),
+        ("refusing252.lab.test", "list-refused"),
+        ("refusing255.lab.test", "list-refused"),
+        ("rcode-refused.lab.test", "list-refused"),
+        ("dead.lab.test", "list-unusable"),
+        ("silent.lab.test", "timeout"),
+    ],
 )
 def test_lists_that_cannot_answer_are_never_a_listing_or_a_pass(
     cli: Cli, dns_server: DnsResponder, zone: str, kind: str
@@ -104,8 +115,10 @@ def test_lists_that_cannot_answer_are_never_a_listing_or_a_pass(
     run = sender(cli, dns_server, GOOD_IP, "sender.test", "--blocklist", zone, "--domain-blocklist", "dbl.lab.test")
     check = run.check("blocklist.ip")
     assert check["status"] == "error" and check["error"]["kind"] == kind, check
-    if zone.startswith("refusing"):
-        assert "--resolver" in check["summary"]
+    if kind == "list-refused":
+        assert "--resolver" in check["summary"] and "not at fault" in check["summary"]
+        # a resolver the lists refuse makes the run inconclusive (3), never failed (1), when nothing else fails
+        assert run.code == 3, run.out
 
 
 @pytest.mark.parametrize(

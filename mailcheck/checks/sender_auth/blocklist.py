@@ -13,8 +13,8 @@ from mailcheck.records.dnsbl import Answer, Blocklist, interpret, query_name, te
 from mailcheck.runner import attempt
 
 REFUSED_HINT = (
-    "the list refused to answer this resolver (large lists refuse public resolvers and heavy users): "
-    "query it through your own resolver with --resolver"
+    "the list refused to answer this resolver (large lists refuse public resolvers and heavy users), so the "
+    "item's listing is unknown and the domain is not at fault; query it through your own resolver with --resolver"
 )
 
 
@@ -97,15 +97,20 @@ def item_finding(obs: ListObservation, lookup: ItemLookup) -> CheckResult:
     details: dict[str, object] = {"list": blocklist.name, "zone": blocklist.zone, "item": lookup.item}
     answer = lookup.answer
     if isinstance(answer, ProbeError):
+        if answer.kind == "refused":  # the REFUSED rcode: the list's servers (or the resolver) refuse this vantage
+            message = f"{blocklist.name} refused the query (REFUSED): {REFUSED_HINT}"
+            return subject.result(Status.ERROR, message, details, ErrorInfo(Stage.DNS, "list-refused", message))
         return subject.failed(answer, f"{blocklist.name} did not answer: {answer.message}", details)
     if answer.state == "refused":
         message = f"{blocklist.name} answered {', '.join(answer.codes)}: {REFUSED_HINT}"
-        return subject.result(Status.ERROR, message, details, ErrorInfo(Stage.DNS, "unanswered", message))
+        return subject.result(Status.ERROR, message, details, ErrorInfo(Stage.DNS, "list-refused", message))
     health = obs.health
     if health is not None:
         message = f"{blocklist.name} cannot be used from here: {health}"
         details["answer"] = answer.state
-        return subject.result(Status.ERROR, message, details, ErrorInfo(Stage.DNS, "list-unusable", message))
+        refusing = isinstance(obs.listed_point, Answer) and obs.listed_point.state == "refused"
+        kind = "list-refused" if refusing else "list-unusable"
+        return subject.result(Status.ERROR, message, details, ErrorInfo(Stage.DNS, kind, message))
     if answer.state == "listed":
         details.update({"codes": list(answer.codes), "meanings": list(answer.meanings), "reasons": lookup.reasons})
         reason = f"; the list says: {lookup.reasons[0]}" if lookup.reasons else ""
