@@ -52,7 +52,7 @@ def test_each_shared_mx_server_is_probed_once_per_run(cli: Cli, mail_lab: MailLa
 @pytest.mark.parametrize(
     ("behaviour", "kind"),
     [
-        (SmtpBehaviour(banner="421 4.3.2 mx.busy.test too many connections, try later"), "rejected"),
+        (SmtpBehaviour(banner="421 4.3.2 mx.busy.test too many connections, try later"), "rate-limited"),
         (SmtpBehaviour(silent=True), "timeout"),  # a tarpit: connects, never greets
     ],
 )

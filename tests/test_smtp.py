@@ -97,6 +97,29 @@ def test_starttls_refused_with_454(cli: Cli, smtp_lab: SmtpLab) -> None:
     assert run.code == 1
 
 
+@pytest.mark.parametrize(
+    ("banner", "lines"),
+    [
+        ("421 4.7.0 mx.lab.test Error: too many connections from 127.0.0.1", 1),  # Postfix
+        # Gmail, multi-line: 421-4.7.28 ... then 421 4.7.28 ...
+        ("421 4.7.28 Gmail has detected an unusual rate of unsolicited mail originating from your IP address.", 2),
+        ("451 4.7.500 Server busy. Please try again later.", 1),  # Microsoft
+    ],
+)
+def test_throttling_at_greeting_is_rate_limited_not_a_failure(
+    cli: Cli, smtp_lab: SmtpLab, banner: str, lines: int
+) -> None:
+    # Given a server that throttles this client at the greeting, in a large provider's words
+    server = smtp_lab.start(SmtpBehaviour(banner=banner, banner_lines=lines))
+    # When it is checked
+    run = cli(*smtp_lab.args(server, "mx.lab.test", "--json"))
+    # Then it is an error of the vantage point (rate-limited) with the server's words, and the run is inconclusive
+    check = run.check("smtp.greeting")
+    assert check["status"] == "error" and check["error"]["kind"] == "rate-limited", check
+    assert banner.split(" ", 1)[0][:3] in check["summary"] and "--per-host 1" in check["summary"]
+    assert run.code == 3
+
+
 def test_421_at_greeting_is_rejected(cli: Cli, smtp_lab: SmtpLab) -> None:
     server = smtp_lab.start(SmtpBehaviour(banner="421 4.3.2 mx.lab.test Service shutting down"))
     run = cli(*smtp_lab.args(server), "--json")

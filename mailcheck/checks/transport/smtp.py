@@ -3,6 +3,7 @@ RFC 8314 implicit TLS, RFC 4954 AUTH). Never sends DATA: the probe sends no mail
 
 import asyncio
 import base64
+import re
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -211,7 +212,7 @@ async def dialogue(
         obs.greeting = await read_reply(conn, Stage.GREETING)
         obs.greeting_ms = elapsed_ms(start)
         if obs.greeting.code != 220:
-            raise ProbeError(Stage.GREETING, "rejected", f"the server refused the session: {obs.greeting}")
+            raise greeting_refusal(obs.greeting)
         obs.helo_name = options.helo or default_helo(conn)
         start = time.monotonic()
         obs.ehlo, obs.helo_fallback = await greet(conn, obs.helo_name)
@@ -229,6 +230,26 @@ async def dialogue(
         await attempt(command(conn, "QUIT", Stage.ENVELOPE))
     finally:
         await conn.close()
+
+
+# How providers say "not now, not you" at the greeting: Gmail 421-4.7.28 and 421 4.7.0, Microsoft 451 4.7.500
+# "Server busy", Postfix 421 4.7.0 "Too many connections", and throttling phrased in words under other codes.
+_THROTTLE_WORDS = re.compile(r"too many|rate.?limit|busy|throttl|try (again )?later|too fast|slow down", re.I)
+
+
+def greeting_refusal(reply: SmtpReply) -> ProbeError:
+    """A greeting other than 220: throttling of this client (``rate-limited``, an error of the vantage point:
+    the server is up and says so) or a refusal of the session (``rejected``, a failure)."""
+    enhanced = reply.enhanced or ""
+    if reply.code in (421, 450, 451) and (enhanced.startswith("4.7.") or _THROTTLE_WORDS.search(reply.text)):
+        return ProbeError(
+            Stage.GREETING,
+            "rate-limited",
+            f"the server is throttling this client: {reply}; it is up, and the domain is not at fault: try again "
+            "later, or with --per-host 1",
+            unknown=True,
+        )
+    return ProbeError(Stage.GREETING, "rejected", f"the server refused the session: {reply}")
 
 
 async def greet(conn: LineConnection, helo: str) -> tuple[SmtpReply, bool]:
