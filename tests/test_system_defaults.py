@@ -53,14 +53,15 @@ def _namespace_unavailable() -> str | None:
     probe = subprocess.run(["unshare", "-m", "true"], capture_output=True, text=True, timeout=30)
     if probe.returncode != 0:
         return f"unshare -m is refused here: {probe.stderr.strip()}"
-    for address in (STUB, SIGNED_STUB, SUBMIT):
-        for port in (25, 53, 587, 993, 995):
-            with socket.socket() as sock:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the lab servers bind
-                try:
-                    sock.bind((address, port))
-                except OSError as exc:
-                    return f"{address}:{port} is taken on this machine ({exc.strerror})"
+    wanted = [(a, p, socket.SOCK_STREAM) for a in (STUB, SIGNED_STUB, SUBMIT) for p in (25, 53, 587, 993, 995)]
+    wanted += [(STUB, 53, socket.SOCK_DGRAM), (SIGNED_STUB, 53, socket.SOCK_DGRAM)]
+    for address, port, kind in wanted:
+        with socket.socket(socket.AF_INET, kind) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the lab servers bind
+            try:
+                sock.bind((address, port))
+            except OSError as exc:
+                return f"{address}:{port} is taken on this machine ({exc.strerror})"
     return None
 
 
