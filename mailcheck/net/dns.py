@@ -88,10 +88,6 @@ class DnsClient:
         transcript: Transcript | None = None,
     ) -> None:
         self.timeout = timeout
-        # The resolvers asked: the given ones, else the system's once read (None when there are none).
-        self.nameservers = list(nameservers) if nameservers else None
-        self.system_source: str | None = None  # where the system's resolvers were read from
-        self.system_ignored: tuple[str, ...] = ()  # what that file says that mailcheck does not use
         self.transcript = transcript or Transcript()
         self._pending: dict[tuple[str, str], asyncio.Future[DnsAnswer]] = {}
         self._raw: dict[tuple[str, str], asyncio.Future[dns.message.Message]] = {}
@@ -106,9 +102,6 @@ class DnsClient:
                 self._setup_error = ProbeError(Stage.DNS, "no-resolver", str(exc), unknown=True)
             else:
                 self._servers = list(system.servers)
-                self.nameservers = list(system.servers)
-                self.system_source = system.source
-                self.system_ignored = system.ignored
                 if self.transcript.enabled:
                     unused = f" (not used: {'; '.join(system.ignored)})" if system.ignored else ""
                     self.transcript.event(f"resolvers from {system.source}: {self.servers}{unused}")
@@ -118,6 +111,11 @@ class DnsClient:
         self._in_flight: asyncio.Semaphore | None = None
         # Questions go over the wire transport (net/dns_wire.py): each attempt waits at most ATTEMPT_SECONDS,
         # so a lost datagram is asked again within the --timeout (the lifetime), as stub resolvers do.
+
+    @property
+    def nameservers(self) -> list[tuple[str, int]] | None:
+        """The resolvers asked: the given ones, else the system's as read (None when there are none)."""
+        return list(self._servers) or None
 
     @property
     def servers(self) -> str:

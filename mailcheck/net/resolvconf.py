@@ -24,7 +24,6 @@ from pathlib import Path
 
 RESOLV_CONF = Path("/etc/resolv.conf")
 MAXNS = 3  # resolv.h: the C library uses at most three name servers
-SYSTEMD_STUB = "127.0.0.53"
 
 
 class NoSystemResolver(Exception):

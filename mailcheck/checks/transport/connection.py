@@ -86,6 +86,7 @@ class TransportObservation:
     failure: ProbeError | None = None
     trust: TrustStore = field(default=NO_TRUST, repr=False)
     checked_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    egress_weighed: bool = False  # a connect timeout was weighed against a reference MX (checks/transport/egress)
 
 
 async def open_transport(
@@ -129,7 +130,7 @@ def connect_finding(protocol: str, obs: TransportObservation) -> CheckResult | N
     failure = obs.failure
     if failure is not None and failure.stage is Stage.CONNECT:
         message = failure.message
-        if failure.kind == "timeout" and obs.endpoint.port == 25 and "reference MX" not in message:
+        if failure.kind == "timeout" and obs.endpoint.port == 25 and not obs.egress_weighed:
             message += (
                 "; outbound port 25 is often blocked by ISPs and cloud providers, so this may be on your side: "
                 "try from another network"

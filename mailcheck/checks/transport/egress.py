@@ -11,6 +11,7 @@ through ``--resolver``. Asked lazily: a run whose MX hosts answer never contacts
 import asyncio
 from dataclasses import dataclass
 
+from mailcheck.checks.routing.mx import mx_records
 from mailcheck.context import ProbeContext
 from mailcheck.model import ProbeError, Stage
 from mailcheck.names import is_ip_address
@@ -77,9 +78,8 @@ async def _provider_reference(domain: str, port: int, ctx: ProbeContext) -> tupl
     answer = await attempt(ctx.dns.lookup(domain, "MX"))
     if not isinstance(answer, DnsAnswer) or not answer.records:
         return None
-    best = min(answer.records, key=lambda r: int(r.preference))  # type: ignore[attr-defined]
-    host = str(best.exchange.to_text()).rstrip(".")  # type: ignore[attr-defined]
-    return await _reference_address(host, port, ctx) if host else None
+    _, host = mx_records(answer)[0]
+    return await _reference_address(host, port, ctx) if host != "." else None
 
 
 async def _connects(address: str, port: int, ctx: ProbeContext) -> bool:

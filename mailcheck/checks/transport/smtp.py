@@ -6,7 +6,7 @@ import base64
 import re
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from mailcheck.checks.transport import egress, tls_scan
@@ -120,7 +120,10 @@ async def probe(host: str, options: SmtpOptions, ctx: ProbeContext) -> SmtpObser
 
     async def limited(endpoint: Endpoint) -> SessionObservation:
         async with ctx.host_gate(endpoint.address):
-            return await probe_session(endpoint, options, ctx, trust)
+            obs = await probe_session(endpoint, options, ctx, trust)
+        if options.egress_check:
+            await weigh_connect_timeout(obs, options, ctx)
+        return obs
 
     async def session(endpoint: Endpoint) -> SessionObservation:
         if not options.shareable:
@@ -129,8 +132,6 @@ async def probe(host: str, options: SmtpOptions, ctx: ProbeContext) -> SmtpObser
         return await ctx.once(key, lambda: limited(endpoint))
 
     sessions = await asyncio.gather(*(session(e) for e in endpoints))
-    if options.egress_check:
-        await weigh_connect_timeouts(sessions, options, ctx)
     scans: list[tls_scan.ScanObservation] = []
     if options.tls_scan:
         preamble = None if options.tls_mode == "implicit" else starttls_preamble
@@ -144,30 +145,26 @@ async def probe(host: str, options: SmtpOptions, ctx: ProbeContext) -> SmtpObser
     return SmtpObservation(host, options, tuple(sessions), tuple(scans))
 
 
-async def weigh_connect_timeouts(
-    sessions: Sequence[SessionObservation], options: SmtpOptions, ctx: ProbeContext
-) -> None:
-    """Connect timeouts told apart: this network blocks the port (a reference MX times out too: an error of the
-    vantage point) or the server is down (a reference answers: the failure stands, and says so)."""
-    timed_out = [s for s in sessions if s.failure and s.failure.stage is Stage.CONNECT and s.failure.kind == "timeout"]
-    if not timed_out:
+async def weigh_connect_timeout(session: SessionObservation, options: SmtpOptions, ctx: ProbeContext) -> None:
+    """A connect timeout told apart: this network blocks the port (a reference MX, asked once per run, times
+    out too: an error of the vantage point) or the server is down (a reference answers: the failure stands, and
+    says so). Part of the session's shared probe, so a session that many domains share is weighed once."""
+    failure = session.failure
+    if failure is None or failure.stage is not Stage.CONNECT or failure.kind != "timeout":
         return
     verdict = await egress.port_verdict(options.port, options.reference_mx, ctx)
-    for session in timed_out:
-        failure = session.failure
-        if failure is None or failure.kind != "timeout" or "reference MX" in failure.message:
-            continue  # a session shared by several domains is weighed once
-        if verdict.blocked:
-            session.failure = egress.egress_error(failure, verdict)
-        elif verdict.state == "reachable":
-            session.failure = ProbeError(Stage.CONNECT, "timeout", failure.message + egress.server_down_note(verdict))
+    session.egress_weighed = verdict.state != "unknown"
+    if verdict.blocked:
+        session.failure = egress.egress_error(failure, verdict)
+    elif verdict.state == "reachable":
+        session.failure = ProbeError(Stage.CONNECT, "timeout", failure.message + egress.server_down_note(verdict))
 
 
 async def starttls_preamble(conn: LineConnection) -> None:
     """Greeting, EHLO and STARTTLS: what a TLS scan probe does before each handshake on a STARTTLS port."""
     greeting = await read_reply(conn, Stage.GREETING)
     if greeting.code != 220:
-        raise ProbeError(Stage.GREETING, "rejected", f"the server refused the session: {greeting}")
+        raise greeting_refusal(greeting)
     await greet(conn, default_helo(conn))
     reply = await command(conn, "STARTTLS", Stage.STARTTLS)
     if reply.code != 220:
