@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from mailcheck.lab.dns import DnsResponder
-from mailcheck.lab.dnssec import ZoneSigning, sign
+from mailcheck.lab.dnssec import ZonePlan, sign
 from mailcheck.lab.mailbox import ImapLabServer, MailboxBehaviour, Pop3LabServer
 from mailcheck.lab.server import LabServer, server_context
 from mailcheck.lab.smtp import SmtpBehaviour, SmtpLabServer
@@ -260,7 +260,7 @@ def signed_resolv_conf(world: DefaultsWorld) -> Iterator[tuple[Path, Path]]:
     responder = DnsResponder(host=SIGNED_STUB, port=53)
     responder.zone.add("secure.test", "MX", "10 mx.secure.test.")
     responder.zone.host("mx.secure.test", "127.0.0.40", ptr=False)
-    anchor = sign(responder.zone, [ZoneSigning("."), ZoneSigning("test."), ZoneSigning("secure.test.")])
+    responder.world, anchor = sign(responder.zone, [ZonePlan("."), ZonePlan("test."), ZonePlan("secure.test.")])
     responder.start()
     directory = world.resolv_conf.parent
     resolv = directory / "resolv-signed.conf"

@@ -1,7 +1,8 @@
 """An authoritative DNS responder on loopback (UDP and TCP on one port), answering from a record table.
 
 It can be told, per name or for every name, to SERVFAIL, NXDOMAIN, REFUSE, drop the query, answer slowly or
-truncate UDP answers, and it can set the AD bit as a validating resolver would. It runs its own event loop
+truncate UDP answers, and it can set the AD bit as a validating resolver would. Given a signed world
+(:mod:`mailcheck.lab.dnssec`), that world answers instead of the table, with signatures and proofs. It runs its own event loop
 in a thread so synchronous callers (click's test runner, the demo) can use it.
 """
 
@@ -10,7 +11,7 @@ import socket
 import struct
 import threading
 from dataclasses import dataclass, field
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import dns.exception
 import dns.flags
@@ -22,6 +23,9 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.reversename
 import dns.rrset
+
+if TYPE_CHECKING:
+    from mailcheck.lab.dnssec import SignedWorld
 
 MAX_CNAME_CHAIN = 8
 
@@ -104,58 +108,6 @@ class Zone:
         return parsed
 
 
-def _signatures(zone: "Zone", name: str, covered: int) -> dns.rrset.RRset | None:
-    """The RRSIGs at NAME that cover the type COVERED (a signed lab zone keeps them all under one key, so
-    they are parsed one by one: an rdataset holds signatures of one covered type only)."""
-    chosen = []
-    for text in zone.records.get((_key(name), "RRSIG"), []):
-        rdata = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.RRSIG, text)
-        if getattr(rdata, "type_covered", None) == covered:
-            chosen.append(rdata)
-    if not chosen:
-        return None
-    found = dns.rrset.RRset(
-        dns.name.from_text(_key(name) + "."), dns.rdataclass.IN, dns.rdatatype.RRSIG, dns.rdatatype.RdataType(covered)
-    )
-    for rdata in chosen:
-        found.add(rdata, zone.ttl)
-    return found
-
-
-def _add_signatures(zone: "Zone", response: dns.message.Message, qname: str) -> None:
-    """With the DO bit: the RRSIGs of every answer rrset; for NODATA, the NSEC at the name and its RRSIG
-    (RFC 4035 §3.1.3.1), which is what proves an insecure delegation."""
-    for rrset in list(response.answer):
-        signatures = _signatures(zone, rrset.name.to_text(omit_final_dot=True) or ".", rrset.rdtype)
-        if signatures is not None:
-            response.answer.append(signatures)
-    if not response.answer:
-        for owner, rdtype in _denial_owners(zone, qname):
-            denial = zone.rrset(owner, rdtype)
-            if denial is None:
-                continue
-            response.authority.append(denial)
-            signatures = _signatures(zone, owner, dns.rdatatype.from_text(rdtype))
-            if signatures is not None:
-                response.authority.append(signatures)
-            break
-
-
-def _denial_owners(zone: "Zone", qname: str) -> list[tuple[str, str]]:
-    """Where the record denying a type at QNAME lives: the NSEC at the name, or the NSEC3 at the name's
-    hash (SHA-1, no salt, no iterations, as the lab signs) under each enclosing zone."""
-    import dns.dnssec
-
-    owners = [(qname, "NSEC")]
-    name = dns.name.from_text(qname or ".")
-    digest = dns.dnssec.nsec3_hash(name, None, 0, 1)
-    parent = name
-    while parent != dns.name.root:
-        parent = parent.parent()
-        owners.append((f"{digest}.{_key(parent.to_text())}".rstrip("."), "NSEC3"))
-    return owners
-
-
 def _reverse(address: str) -> str:
     return dns.reversename.from_address(address).to_text(omit_final_dot=True)
 
@@ -169,6 +121,7 @@ class DnsResponder:
         self.port = port
         self.faults: dict[str, Fault] = {}
         self.authenticated = False
+        self.world: SignedWorld | None = None  # a signed world (lab/dnssec.py) answers instead of the table
         self.queries: list[tuple[str, str]] = []
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="lab-dns", daemon=True)
@@ -271,9 +224,10 @@ class DnsResponder:
             elif fault.kind == "truncate" and not tcp:
                 response.flags |= dns.flags.TC
                 return response.to_wire()
-        self._answer(response, qname, qtype)
-        if query.ednsflags & dns.flags.DO:
-            _add_signatures(self.zone, response, qname)
+        if self.world is not None:
+            self.world.respond(query, response)
+        else:
+            self._answer(response, qname, qtype)
         if self.authenticated and response.rcode() == dns.rcode.NOERROR:
             response.flags |= dns.flags.AD
         limit = 65535 if tcp else max(512, query.payload if query.edns >= 0 else 512)

@@ -15,6 +15,7 @@ Uses dnspython's DNSSEC primitives (over ``cryptography``).
 """
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import dns.dnssec
 import dns.exception
@@ -27,13 +28,15 @@ import dns.rrset
 
 from mailcheck.model import ProbeError
 from mailcheck.net.dns import DnsClient
+from mailcheck.net.dnssec_keys import SignatureError, describe_ds, ds_matches, usable_ds, verify
+from mailcheck.net.dnssec_proofs import MALFORMED, Proof, prove_denial, prove_wildcard_expansion
+from mailcheck.net.dnssec_proofs import type_name as _type_name
 
 # The IANA root trust anchors (https://data.iana.org/root-anchors/root-anchors.xml): KSK-2017 and KSK-2024.
 IANA_ROOT_ANCHORS = (
     ". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D",
     ". IN DS 38696 8 2 683D2D0ACB8C9B712A1948B27F741219298D0A450D612C483AF444A4C0FB2B16",
 )
-DS_DIGESTS = {1: "SHA1", 2: "SHA256", 4: "SHA384"}
 
 
 class AnchorError(ValueError):
@@ -97,7 +100,9 @@ class DnssecStatus:
 
 
 class _Bogus(Exception):
-    pass
+    def __init__(self, message: str, zone: dns.name.Name | None = None) -> None:
+        super().__init__(message)
+        self.zone = zone
 
 
 class _Indeterminate(Exception):
@@ -106,14 +111,40 @@ class _Indeterminate(Exception):
         self.unanswered = unanswered
 
 
+@dataclass(frozen=True)
+class _Link:
+    """The verdict on one record set or denial along the answer's CNAME/DNAME chain."""
+
+    secure: bool
+    reason: str
+    zone: dns.name.Name
+    alias: bool = False  # a CNAME or DNAME followed
+
+
+@dataclass(frozen=True)
+class _Insecure:
+    reason: str
+    zone: dns.name.Name
+
+
+MAX_CHAIN = 12
+_DENIAL_TYPES = (dns.rdatatype.NSEC, dns.rdatatype.NSEC3)
+
+
 class DnssecValidator:
-    """Validates answers for one run; zone keys are validated once and cached."""
+    """Validates answers for one run (RFC 4033–4035, 5155, 6840, 8624); each zone's keys are validated once.
+
+    Each record set along a CNAME/DNAME chain is validated in its own zone; a denial by the NSEC/NSEC3
+    records of the zone the name is in; an unsigned record set or denial is insecure only where an insecure
+    delegation above it is proven (a signed no-DS proof, opt-out, or a DS of algorithms or digests no
+    validator uses), bogus under a signed zone."""
 
     def __init__(self, dns_client: DnsClient, anchors: TrustAnchors = DEFAULT_ANCHORS, now: float | None = None):
         self.dns = dns_client
         self.anchors = anchors
         self.now = now
-        self._keys: dict[dns.name.Name, dns.rrset.RRset] = {}
+        self._keys: dict[dns.name.Name, dns.rrset.RRset | _Insecure] = {}
+        self._zones: dict[dns.name.Name, dns.name.Name | _Insecure] = {}
         self._reachable: dict[dns.name.Name, str | None] = {}
 
     async def _ask(self, name: dns.name.Name, rdtype: str) -> dns.message.Message:
@@ -122,88 +153,204 @@ class DnssecValidator:
         except ProbeError as err:
             raise _Indeterminate(f"{rdtype} {name} was not answered: {err.message}", unanswered=True) from None
 
-    def _check(self, rrset: dns.rrset.RRset, sigs: dns.rrset.RRset, keys: dns.rrset.RRset) -> None:
-        try:
-            dns.dnssec.validate(rrset, sigs, {keys.name: keys}, now=self.now)
-        except dns.exception.ValidationFailure as exc:
-            what = f"{rrset.name} {dns.rdatatype.to_text(rrset.rdtype)}"
-            raise _Bogus(f"the signature on {what} does not verify ({exc})") from None
+    # --- signatures and keys ---
 
-    async def _signed_set(
-        self, name: dns.name.Name, rdtype: str, missing: Exception
-    ) -> tuple[dns.rrset.RRset, dns.rrset.RRset]:
-        """NAME's RDTYPE set and its RRSIGs; MISSING when the set is absent, indeterminate when unsigned."""
-        response = await self._ask(name, rdtype)
-        code = dns.rdatatype.from_text(rdtype)
-        found = _find(response.answer, name, code)
-        sigs = _find(response.answer, name, dns.rdatatype.RRSIG, code)
-        if found is None:
-            raise missing
+    async def _verify_rrset(self, rrset: dns.rrset.RRset, section: list[dns.rrset.RRset]) -> tuple[_Link, Any]:
+        """RRSET validated with its RRSIGs from SECTION in the signer's zone: (link, the RRSIG that verified)."""
+        what = f"{rrset.name} {dns.rdatatype.to_text(rrset.rdtype)}"
+        sigs = _find(section, rrset.name, dns.rdatatype.RRSIG, rrset.rdtype)
         if sigs is None:
-            raise _Indeterminate(f"the {rdtype} set of {name} came back without signatures")
-        return found, sigs
+            state = await self._zone_of(rrset.name)
+            if isinstance(state, _Insecure):
+                return _Link(False, state.reason, state.zone), None
+            raise _Bogus(f"{what} came without a signature, but its zone {state} is signed", state)
+        strict = rrset.rdtype == dns.rdatatype.DS  # a DS is signed by the parent, never the zone itself
+        signers = [
+            s.signer for s in sigs if rrset.name.is_subdomain(s.signer) and not (strict and s.signer == rrset.name)
+        ]
+        if not signers:
+            raise _Bogus(f"{what} is signed by {sigs[0].signer}, which is not a zone above it", rrset.name)
+        signer = max(signers, key=len)
+        keys = await self.zone_keys(signer)
+        if isinstance(keys, _Insecure):
+            return _Link(False, keys.reason, keys.zone), None
+        try:
+            sig = verify(rrset, [s for s in sigs if s.signer == signer], keys, self.now)
+        except SignatureError as exc:
+            raise _Bogus(str(exc), signer) from None
+        return _Link(True, f"{what} signed by {signer}", signer), sig
 
-    async def zone_keys(self, zone: dns.name.Name) -> dns.rrset.RRset:
-        """ZONE's DNSKEY set, validated up to a trust anchor."""
+    async def zone_keys(self, zone: dns.name.Name) -> dns.rrset.RRset | _Insecure:
+        """ZONE's DNSKEY set validated up to a trust anchor, or why the zone is insecure."""
         if zone in self._keys:
             return self._keys[zone]
-        keys, sigs = await self._signed_set(zone, "DNSKEY", missing=_Indeterminate(f"no DNSKEY for {zone} came back"))
-        trusted = self.anchors.ds.get(zone) or []
         anchored_keys = self.anchors.dnskey.get(zone) or []
-        if not trusted and not anchored_keys:
-            trusted = await self.validated_ds(zone)
-        matching = [k for k in keys if _matches(zone, k, trusted) or k in anchored_keys]
+        trusted = self.anchors.ds.get(zone)
+        if trusted is None and not anchored_keys:
+            parent_ds = await self._ds_of(zone)
+            if isinstance(parent_ds, _Insecure):
+                self._keys[zone] = parent_ds
+                return parent_ds
+            trusted = parent_ds
+        usable = usable_ds(trusted or [])
+        if trusted and not usable and not anchored_keys:
+            found = _Insecure(
+                f"{zone} is signed only with algorithms or DS digests no validator uses "
+                f"({describe_ds(trusted)}; RFC 8624): treated as unsigned",
+                zone,
+            )
+            self._keys[zone] = found
+            return found
+        response = await self._ask(zone, "DNSKEY")
+        keys = _find(response.answer, zone, dns.rdatatype.DNSKEY)
+        if keys is None:
+            raise _Bogus(f"{zone} has a DS at its parent, but no DNSKEY set came back for it", zone)
+        matching = [k for k in keys if k in anchored_keys or any(ds_matches(zone, k, d) for d in usable)]
         if not matching:
-            raise _Bogus(f"no DNSKEY of {zone} matches the DS its parent publishes (or the trust anchor)")
-        self._check(keys, sigs, dns.rrset.from_rdata_list(zone, keys.ttl, matching))
+            raise _Bogus(f"no DNSKEY of {zone} matches the DS its parent publishes ({describe_ds(usable)}) "
+                         "or the trust anchor", zone)  # fmt: skip
+        sigs = _find(response.answer, zone, dns.rdatatype.RRSIG, dns.rdatatype.DNSKEY)
+        if sigs is None:
+            raise _Bogus(f"the DNSKEY set of {zone} came without a signature", zone)
+        try:
+            verify(keys, list(sigs), dns.rrset.from_rdata_list(zone, keys.ttl, matching), self.now)
+        except SignatureError as exc:
+            raise _Bogus(f"the DNSKEY set of {zone} is not signed by the key its DS names: {exc}", zone) from None
         self._keys[zone] = keys
         return keys
 
-    async def validated_ds(self, zone: dns.name.Name) -> list[dns.rdata.Rdata]:
+    async def _ds_of(self, zone: dns.name.Name) -> list[dns.rdata.Rdata] | _Insecure:
+        """The validated DS records for ZONE at its parent, or the proof (or the parent's state) that it has
+        none. A parent proving that ZONE is no delegation at all makes ZONE's signatures bogus."""
         if zone == dns.name.root:
             raise _Indeterminate("the root is not among the trust anchors")
-        missing = _Bogus(f"{zone} is signed, but its parent publishes no DS for it (an island of trust)")
-        ds, sigs = await self._signed_set(zone, "DS", missing=missing)
-        signers = [s.signer for s in sigs if zone.is_subdomain(s.signer) and s.signer != zone]
-        if not signers:
-            raise _Bogus(f"the DS of {zone} is not signed by a parent zone")
-        parent_keys = await self.zone_keys(signers[0])
-        self._check(ds, sigs, parent_keys)
-        return list(ds)
+        response = await self._ask(zone, "DS")
+        ds = _find(response.answer, zone, dns.rdatatype.DS)
+        if ds is not None:
+            link, _ = await self._verify_rrset(ds, response.answer)
+            if not link.secure:
+                return _Insecure(link.reason, link.zone)
+            return list(ds)
+        link, proof = await self._denial(zone, dns.rdatatype.DS, response, parent=True)
+        if proof is not None and proof.delegation:
+            return _Insecure(proof.reason, zone)
+        if not link.secure:
+            return _Insecure(link.reason, link.zone)
+        raise _Bogus(f"{zone} signs records, but its parent proves it has no DS ({link.reason})", zone)
 
-    async def _insecure_delegation(self, name: dns.name.Name) -> DnssecStatus:
-        """An unsigned answer: find the ancestor whose parent proves it has no DS (NSEC/NSEC3, RFC 4035 §5.2)."""
+    # --- unsigned answers: where is the insecure delegation? ---
+
+    async def _zone_of(self, name: dns.name.Name) -> dns.name.Name | _Insecure:
+        """For an unsigned answer at NAME: the secure zone it belongs to (so the answer is bogus), or the
+        insecure delegation above it (RFC 4035 §5.2), found by asking for DS from NAME upwards."""
+        if name in self._zones:
+            return self._zones[name]
         candidate = name
-        while candidate != dns.name.root:
+        while True:
             if candidate in self.anchors.ds or candidate in self.anchors.dnskey:
-                raise _Bogus(f"an unsigned answer under the trust anchor {candidate}")
+                found: dns.name.Name | _Insecure = candidate
+                break
             response = await self._ask(candidate, "DS")
             ds = _find(response.answer, candidate, dns.rdatatype.DS)
-            if ds is not None and _find(response.answer, candidate, dns.rdatatype.RRSIG, dns.rdatatype.DS):
-                raise _Bogus(f"{candidate} is a signed zone (its parent has a DS), but the answer came unsigned")
-            proof = await self._no_ds_proof(candidate, response)
-            if proof is not None:
-                return DnssecStatus("insecure", proof, zone=candidate.to_text(omit_final_dot=True))
+            if ds is not None:
+                keys = await self.zone_keys(candidate)
+                found = keys if isinstance(keys, _Insecure) else candidate
+                break
+            if any(r.rdtype in _DENIAL_TYPES for r in response.authority):
+                link, proof = await self._denial(candidate, dns.rdatatype.DS, response, parent=True)
+                if proof is not None and proof.delegation:
+                    found = _Insecure(proof.reason, candidate)
+                elif not link.secure:
+                    found = _Insecure(link.reason, link.zone)
+                else:
+                    found = link.zone  # the name is inside this signed zone
+                break
+            if candidate == dns.name.root:
+                raise _Indeterminate("no signed proof of an insecure delegation came back")
             candidate = candidate.parent()
-        raise _Indeterminate("no signed proof of an insecure delegation came back")
+        self._zones[name] = found
+        return found
 
-    async def _no_ds_proof(self, candidate: dns.name.Name, response: dns.message.Message) -> str | None:
-        for rrset in response.authority:
-            if (rrset.rdtype == dns.rdatatype.NSEC and rrset.name == candidate) or (
-                rrset.rdtype == dns.rdatatype.NSEC3 and _nsec3_owner_matches(rrset, candidate)
-            ):
-                bits = _types(rrset[0])
-            else:
+    # --- denial of existence ---
+
+    async def _denial(
+        self, qname: dns.name.Name, qtype: int, response: dns.message.Message, parent: bool = False
+    ) -> tuple[_Link, Proof | None]:
+        """Validate the NXDOMAIN/NODATA in RESPONSE for QNAME/QTYPE by its NSEC/NSEC3 records (PARENT: a DS
+        question, answered by the zone above QNAME)."""
+        nxdomain = response.rcode() == dns.rcode.NXDOMAIN
+        what = f"{qname} {'does not exist' if nxdomain else 'has no ' + _type_name(qtype) + ' records'}"
+        proofs = [r for r in response.authority if r.rdtype in _DENIAL_TYPES]
+        signer = _proof_signer(qname, response.authority, parent)
+        if signer is None:
+            state = await self._zone_of(qname.parent() if parent and qname != dns.name.root else qname)
+            if isinstance(state, _Insecure):
+                return _Link(False, state.reason, state.zone), None
+            raise _Bogus(f"the answer that {what} came without the NSEC/NSEC3 records that prove it, but its "
+                         f"zone {state} is signed", state)  # fmt: skip
+        chosen = [r for r in proofs if _signed_by(r, response.authority, signer)]
+        for rrset in chosen:
+            link, _ = await self._verify_rrset(rrset, response.authority)
+            if not link.secure:
+                return link, None
+        proof = prove_denial(qname, qtype, nxdomain, signer, chosen)
+        if proof.insecure:
+            return _Link(False, proof.reason, signer), proof
+        if not proof.proven:
+            raise _Bogus(f"the answer that {what} is not proven: {proof.reason}", signer)
+        kind = "NSEC3" if any(r.rdtype == dns.rdatatype.NSEC3 for r in chosen) else "NSEC"
+        return _Link(True, f"{proof.reason}, proven by the signed {kind} records of {signer}", signer), proof
+
+    # --- the answer ---
+
+    async def _links(self, owner: dns.name.Name, qtype: int, response: dns.message.Message) -> list[_Link]:
+        """Each link of the answer to OWNER/QTYPE: the CNAME/DNAME records followed, then the answer or its
+        denial."""
+        links: list[_Link] = []
+        current = owner
+        for _ in range(MAX_CHAIN):
+            found = _find(response.answer, current, qtype)
+            if found is not None:
+                link, sig = await self._verify_rrset(found, response.answer)
+                links.append(link)
+                if link.secure and sig is not None and int(sig.labels) < _labels(found.name):
+                    links.append(await self._wildcard(found.name, int(sig.labels), link.zone, response))
+                return links
+            dname = _dname_above(current, response.answer)
+            if dname is not None and qtype != dns.rdatatype.DNAME:
+                link, _ = await self._verify_rrset(dname, response.answer)
+                links.append(_Link(link.secure, link.reason, link.zone, alias=True))
+                current = current.relativize(dname.name).derelativize(dname[0].target)
                 continue
-            if dns.rdatatype.NS not in bits or dns.rdatatype.DS in bits or dns.rdatatype.SOA in bits:
-                return None  # not a delegation point: keep walking up
-            sigs = _find(response.authority, rrset.name, dns.rdatatype.RRSIG, rrset.rdtype)
-            if sigs is None:
-                return None
-            self._check(rrset, sigs, await self.zone_keys(sigs[0].signer))
-            kind = dns.rdatatype.to_text(rrset.rdtype)
-            return f"{candidate} is an unsigned delegation (its parent's signed {kind} record shows no DS)"
-        return None
+            alias = _find(response.answer, current, dns.rdatatype.CNAME)
+            if alias is not None and qtype != dns.rdatatype.CNAME:
+                link, sig = await self._verify_rrset(alias, response.answer)
+                links.append(_Link(link.secure, link.reason, link.zone, alias=True))
+                if link.secure and sig is not None and int(sig.labels) < _labels(alias.name):
+                    links.append(await self._wildcard(alias.name, int(sig.labels), link.zone, response))
+                current = alias[0].target
+                continue
+            link, _ = await self._denial(current, qtype, response)
+            links.append(link)
+            return links
+        raise _Bogus(f"the CNAME/DNAME chain from {owner} is longer than {MAX_CHAIN}", owner)
+
+    async def _wildcard(
+        self, owner: dns.name.Name, labels: int, zone: dns.name.Name, response: dns.message.Message
+    ) -> _Link:
+        chosen = [
+            r for r in response.authority if r.rdtype in _DENIAL_TYPES and _signed_by(r, response.authority, zone)
+        ]
+        for rrset in chosen:
+            link, _ = await self._verify_rrset(rrset, response.authority)
+            if not link.secure:
+                return link
+        proof = prove_wildcard_expansion(owner, labels, zone, chosen)
+        if proof.insecure:
+            return _Link(False, proof.reason, zone)
+        if not proof.proven:
+            raise _Bogus(proof.reason, zone)
+        return _Link(True, proof.reason, zone)
 
     async def _unreachable(self, anchor: dns.name.Name) -> str | None:
         """Why no chain can be built from ANCHOR through this resolver (None when its DNSKEY set comes back
@@ -240,19 +387,57 @@ class DnssecValidator:
             response = await self._ask(owner, rdtype)
             if response.rcode() not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
                 raise _Indeterminate(f"the resolver answered {dns.rcode.to_text(response.rcode())}")
-            answer = _find(response.answer, owner, dns.rdatatype.from_text(rdtype))
-            sigs = _find(response.answer, owner, dns.rdatatype.RRSIG, dns.rdatatype.from_text(rdtype))
-            if answer is not None and sigs is not None:
-                signer = sigs[0].signer
-                self._check(answer, sigs, await self.zone_keys(signer))
-                return DnssecStatus("secure", f"signed by {signer}, validated up to a trust anchor", zone=str(signer))
-            return await self._insecure_delegation(owner)
+            links = await self._links(owner, dns.rdatatype.from_text(rdtype), response)
         except _Bogus as exc:
-            return DnssecStatus("bogus", str(exc))
+            zone = exc.zone.to_text(omit_final_dot=True) if exc.zone is not None else None
+            return DnssecStatus("bogus", str(exc), zone=zone)
         except _Indeterminate as exc:
             return DnssecStatus(
                 "indeterminate", f"no DNSSEC chain reachable through this resolver: {exc}", unanswered=exc.unanswered
             )
+        except MALFORMED as exc:
+            return DnssecStatus("bogus", f"malformed DNSSEC records in the answer ({exc})")
+        return _verdict(links)
+
+
+def _verdict(links: list[_Link]) -> DnssecStatus:
+    weak = next((link for link in links if not link.secure), None)
+    aliases = sum(link.alias for link in links)
+    via = f" (via {aliases} CNAME/DNAME record{'s' if aliases > 1 else ''}, each validated)" if aliases else ""
+    if weak is not None:
+        return DnssecStatus("insecure", weak.reason + via, zone=weak.zone.to_text(omit_final_dot=True))
+    last = links[-1]
+    reason = last.reason if "proven" in last.reason else f"{last.reason}, validated up to a trust anchor"
+    return DnssecStatus("secure", reason + via, zone=last.zone.to_text(omit_final_dot=True))
+
+
+def _labels(name: dns.name.Name) -> int:
+    return len(name.labels) - 1 - (1 if name.is_wild() else 0)
+
+
+def _proof_signer(qname: dns.name.Name, authority: list[dns.rrset.RRset], parent: bool) -> dns.name.Name | None:
+    """The zone whose signed NSEC/NSEC3 records speak about QNAME: the deepest signer above it (strictly above
+    for a DS question)."""
+    signers = {
+        sig.signer
+        for rrset in authority
+        if rrset.rdtype == dns.rdatatype.RRSIG and rrset.covers in _DENIAL_TYPES
+        for sig in rrset
+        if qname.is_subdomain(sig.signer) and not (parent and sig.signer == qname and qname != dns.name.root)
+    }
+    return max(signers, key=len) if signers else None
+
+
+def _signed_by(rrset: dns.rrset.RRset, authority: list[dns.rrset.RRset], signer: dns.name.Name) -> bool:
+    sigs = _find(authority, rrset.name, dns.rdatatype.RRSIG, rrset.rdtype)
+    return sigs is not None and any(s.signer == signer for s in sigs)
+
+
+def _dname_above(name: dns.name.Name, section: list[dns.rrset.RRset]) -> dns.rrset.RRset | None:
+    for rrset in section:
+        if rrset.rdtype == dns.rdatatype.DNAME and name.is_subdomain(rrset.name) and name != rrset.name:
+            return rrset
+    return None
 
 
 def _find(
@@ -262,35 +447,3 @@ def _find(
         if rrset.name == name and rrset.rdtype == rdtype and (covers == dns.rdatatype.NONE or rrset.covers == covers):
             return rrset
     return None
-
-
-def _matches(zone: dns.name.Name, key: dns.rdata.Rdata, trusted: list[dns.rdata.Rdata]) -> bool:
-    for ds in trusted:
-        digest = DS_DIGESTS.get(getattr(ds, "digest_type", 0))
-        if digest is None:
-            continue
-        try:
-            if dns.dnssec.make_ds(zone, key, digest) == ds:
-                return True
-        except (dns.exception.UnsupportedAlgorithm, ValueError):
-            continue
-    return False
-
-
-def _types(record: dns.rdata.Rdata) -> set[int]:
-    found: set[int] = set()
-    for window, bitmap in record.windows:  # type: ignore[attr-defined]
-        for index, byte in enumerate(bitmap):
-            for bit in range(8):
-                if byte & (0x80 >> bit):
-                    found.add(window * 256 + index * 8 + bit)
-    return found
-
-
-def _nsec3_owner_matches(rrset: dns.rrset.RRset, candidate: dns.name.Name) -> bool:
-    record = rrset[0]
-    zone = rrset.name.parent()
-    if not candidate.is_subdomain(zone):
-        return False
-    hashed = dns.dnssec.nsec3_hash(candidate, record.salt, record.iterations, record.algorithm)
-    return rrset.name.labels[0].decode().upper() == hashed.upper()
