@@ -133,6 +133,35 @@ def test_domain_run_asks_the_reference_once_and_only_when_needed(
     assert connections_settle(reference) == 1
 
 
+def test_a_blocked_port_25_is_one_finding_for_the_whole_domain(
+    cli: Cli, dns_server: DnsResponder, blackholes: list[Blackhole]
+) -> None:
+    # Given a domain whose three MX addresses never answer, and a reference MX that does not answer either
+    port = free_port(["127.0.0.61", "127.0.0.64", "127.0.0.65", "127.0.0.62"])
+    holes = [Blackhole(a, port) for a in ("127.0.0.61", "127.0.0.64", "127.0.0.65")]
+    reference = Blackhole("127.0.0.62", port)
+    blackholes += [*holes, reference]
+    dns_server.zone.add("blocked.test", "MX", "10 mx1.blocked.test.", "20 mx2.blocked.test.")
+    dns_server.zone.host("mx1.blocked.test", holes[0].address, holes[1].address)
+    dns_server.zone.host("mx2.blocked.test", holes[2].address)
+    # When the domain is checked from this "network"
+    run = cli("domain", "blocked.test", "--only", "mx,smtp", "--mx-port", str(port), "--allow-private",
+              "--resolver", dns_server.address, "--timeout", "1", "--json",
+              "--reference-mx", reference.spec)  # fmt: skip
+    # Then one egress-blocked finding names all three addresses and the reference, and the run is inconclusive
+    connects = run.checks("smtp.connect")
+    assert len(connects) == 1, connects
+    (blocked,) = connects
+    assert blocked["status"] == "error" and blocked["error"]["kind"] == "egress-blocked", blocked
+    assert len(blocked["details"]["endpoints"]) == 3 and "all 3 MX addresses timed out" in blocked["summary"]
+    assert reference.spec in blocked["summary"] and "not at fault" in blocked["summary"]
+    assert run.code == 3, run.out
+    # And the report says it once
+    report = cli("domain", "blocked.test", "--only", "mx,smtp", "--mx-port", str(port), "--allow-private",
+                 "--resolver", dns_server.address, "--timeout", "1", "--reference-mx", reference.spec)  # fmt: skip
+    assert report.out.count("this network blocks outbound port") == 1, report.out
+
+
 def test_default_references_are_looked_up_through_the_resolver_only(
     cli: Cli, dns_server: DnsResponder, blackholes: list[Blackhole]
 ) -> None:

@@ -2,8 +2,8 @@
 
 It can be told, per name or for every name, to SERVFAIL, NXDOMAIN, REFUSE, drop the query, answer slowly or
 truncate UDP answers, and it can set the AD bit as a validating resolver would. Given a signed world
-(:mod:`mailcheck.lab.dnssec`), that world answers instead of the table, with signatures and proofs. It runs its own event loop
-in a thread so synchronous callers (click's test runner, the demo) can use it.
+(:mod:`mailcheck.lab.dnssec`), that world answers instead of the table, with signatures and proofs. It runs its
+own event loop in a thread so synchronous callers (click's test runner, the demo) can use it.
 """
 
 import asyncio

@@ -91,13 +91,16 @@ async def _connects(address: str, port: int, ctx: ProbeContext) -> bool:
     return True
 
 
+REFERENCE_MARK = ", and so did the reference MX"
+
+
 def egress_error(original: ProbeError, verdict: EgressVerdict) -> ProbeError:
     """The connect timeout of an MX, told as the vantage point's fault."""
     references = "; ".join(verdict.tried)
     return ProbeError(
         Stage.CONNECT,
         "egress-blocked",
-        f"{original.message}, and so did the reference MX ({references}): this network blocks outbound port "
+        f"{original.message}{REFERENCE_MARK} ({references}): this network blocks outbound port "
         f"{verdict.port}, the domain is not at fault; run from a host that can reach port {verdict.port} "
         "(e.g. a VPS with port 25 opened)",
         unknown=True,
