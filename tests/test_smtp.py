@@ -120,6 +120,35 @@ def test_throttling_at_greeting_is_rate_limited_not_a_failure(
     assert run.code == 3
 
 
+@pytest.mark.parametrize("at_ehlo", [False, True], ids=["at the greeting", "at EHLO"])
+def test_a_throttled_session_is_retried_once_after_a_backoff(cli: Cli, smtp_lab: SmtpLab, at_ehlo: bool) -> None:
+    # Given a server that throttles the first session (Postfix's connection limit, word for word), then serves
+    server = smtp_lab.start(SmtpBehaviour(hostname="mx.lab.test", throttle_sessions=1, throttle_ehlo=at_ehlo))
+    # When it is checked
+    run = cli(*smtp_lab.args(server), "--timeout", "5", "--json")
+    # Then mailcheck came back after a backoff, and the second session passes, saying the first was throttled
+    greeting = run.check("smtp.greeting")
+    assert greeting["status"] == "pass" and "too many connections" in greeting["summary"], greeting
+    assert greeting["details"]["throttled_first"] and server.connections == 2
+    assert run.code == 0, run.out
+
+
+def test_throttling_on_every_attempt_is_rate_limited_and_retries_are_counted(cli: Cli, smtp_lab: SmtpLab) -> None:
+    # Given a server that throttles every session at EHLO
+    server = smtp_lab.start(SmtpBehaviour(hostname="mx.lab.test", throttle_sessions=99, throttle_ehlo=True))
+    # When it is checked with no retry, then with two
+    once = cli(*smtp_lab.args(server), "--timeout", "3", "--retries", "0", "--json")
+    assert server.connections == 1
+    thrice = cli(*smtp_lab.args(server), "--timeout", "3", "--retries", "2", "--json")
+    # Then it is rate-limited (an error of the vantage point, exit 3), at EHLO, with the server's words
+    for run in (once, thrice):
+        ehlo = run.check("smtp.ehlo")
+        assert ehlo["status"] == "error" and ehlo["error"]["kind"] == "rate-limited", ehlo
+        assert "too many connections" in ehlo["summary"] and run.code == 3
+    assert "throttled on all 3 attempts" in thrice.check("smtp.ehlo")["summary"]
+    assert server.connections == 4
+
+
 def test_421_at_greeting_is_rejected(cli: Cli, smtp_lab: SmtpLab) -> None:
     server = smtp_lab.start(SmtpBehaviour(banner="421 4.3.2 mx.lab.test Service shutting down"))
     run = cli(*smtp_lab.args(server), "--json")
@@ -135,6 +164,21 @@ def test_multi_line_greeting_is_read_whole_before_speaking(cli: Cli, smtp_lab: S
     run = cli(*smtp_lab.args(server), "--json")
     assert run.check("smtp.greeting")["details"]["reply"]["text"] == ["mx.lab.test ESMTP mailcheck-lab"] * 3
     assert run.check("smtp.ehlo")["status"] == "pass"
+
+
+def test_a_held_back_greeting_is_waited_for_and_said_to_be_screening(cli: Cli, smtp_lab: SmtpLab) -> None:
+    # Given a server that screens like Postfix postscreen: a 220- line, the rest held back for 2 seconds, and
+    # a record of every verb the client sent
+    behaviour = SmtpBehaviour(hostname="mx.lab.test", banner_lines=2, greeting_hold=2.0)
+    server = smtp_lab.start(behaviour)
+    # When it is checked
+    run = cli(*smtp_lab.args(server), "--timeout", "5", "--json")
+    # Then the greeting passes, said to be delayed by screening, and the first thing mailcheck said was EHLO
+    greeting = run.check("smtp.greeting")
+    assert greeting["status"] == "pass" and greeting["details"]["greeting_delayed"] is True, greeting
+    assert "greeting delayed 2." in greeting["summary"] and "postscreen-style" in greeting["summary"]
+    assert behaviour.verbs and behaviour.verbs[0] == "EHLO", behaviour.verbs
+    assert run.code == 0
 
 
 def test_silent_server_ends_within_the_timeout(cli: Cli, smtp_lab: SmtpLab) -> None:

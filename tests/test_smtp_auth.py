@@ -98,7 +98,9 @@ def test_no_password_source_is_a_usage_error(cli: Cli, smtp_lab: SmtpLab) -> Non
     ("rcpt", "status", "kind", "words"),
     [
         ("bob@lab.test", "pass", None, "250 2.1.5"),
-        ("grey@lab.test", "warn", "temporary", "greylisting"),
+        ("grey@lab.test", "info", "greylisted", "greylisting"),
+        ("screened@lab.test", "info", "greylisted", "postscreen answers 450 4.3.2"),
+        ("busy@lab.test", "warn", "temporary", "450 4.2.1"),
         ("ghost@lab.test", "fail", "rejected", "bad destination mailbox address: the user does not exist"),
         ("someone@elsewhere.test", "fail", "rejected", "relay denied"),
     ],
@@ -107,7 +109,15 @@ def test_envelope_replies_are_explained(
     cli: Cli, smtp_lab: SmtpLab, rcpt: str, status: str, kind: str | None, words: str
 ) -> None:
     server = smtp_lab.start(
-        SmtpBehaviour(hostname="mx.lab.test", greylist={"grey@lab.test"}, unknown_users={"ghost@lab.test"})
+        SmtpBehaviour(
+            hostname="mx.lab.test",
+            greylist={"grey@lab.test"},
+            rcpt_replies={
+                "screened@lab.test": "450 4.3.2 Service currently unavailable",  # Postfix postscreen
+                "busy@lab.test": "450 4.2.1 <busy@lab.test>: Mailbox busy",
+            },
+            unknown_users={"ghost@lab.test"},
+        )
     )
     run = cli(*smtp_lab.args(server), "--from", "probe@lab.test", "--rcpt", rcpt, "--json")
     checks = run.checks("smtp.envelope")

@@ -49,6 +49,7 @@ class DomainOptions:
     tls_scan: bool = False
     trust_anchors: "TrustAnchors | None" = None  # None: the IANA root anchors
     reference_mx: tuple[tuple[str, int], ...] = ()  # --reference-mx; () = the default providers' MX hosts
+    retries: int = 1  # --retries: a throttled SMTP session is asked again after a backoff
 
     def anchors(self) -> "TrustAnchors":
         from mailcheck.net.dnssec import DEFAULT_ANCHORS
@@ -118,6 +119,7 @@ async def probe(
             tls_scan=options.tls_scan,
             egress_check=True,
             reference_mx=options.reference_mx,
+            retries=options.retries,
         )
         async with asyncio.TaskGroup() as group:
             if "smtp" in wanted:

@@ -5,6 +5,7 @@
 - :mod:`.sender_auth`: ``spf``, ``sender``, ``dmarc``, ``dkim``
 - :mod:`.domain`: ``domain`` (one or many domains), ``summary``
 - :mod:`.message`: ``headers``
+- :mod:`.vantage`: ``egress`` (what this machine can reach)
 - :mod:`.tools`: ``demo``, ``completion``, ``explain``
 
 :mod:`.run` runs a command's checks and exits with the contract's code. Nothing here imports ``mailcheck.cli``.
@@ -12,6 +13,6 @@
 
 from types import ModuleType
 
-from mailcheck.commands import dns, domain, message, sender_auth, servers, tools
+from mailcheck.commands import dns, domain, message, sender_auth, servers, tools, vantage
 
-FAMILIES: tuple[ModuleType, ...] = (dns, servers, sender_auth, domain, message, tools)
+FAMILIES: tuple[ModuleType, ...] = (dns, servers, sender_auth, domain, message, vantage, tools)

@@ -10,7 +10,7 @@ import click
 
 from mailcheck.commands.dns import TRUST_ANCHOR, load_trust_anchors
 from mailcheck.commands.run import ALLOW_PRIVATE, execute
-from mailcheck.commands.server_options import REFERENCE_MX, reference_mx_hosts
+from mailcheck.commands.server_options import REFERENCE_MX, RETRIES, reference_mx_hosts
 from mailcheck.model import EXIT_FAIL, EXIT_OK, EXIT_UNCHECKED, CheckResult
 from mailcheck.names import BadInput, domain_name
 from mailcheck.options import CommonOptions, common_options
@@ -115,6 +115,7 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
 @click.option("--tls-scan", is_flag=True, help="Also try each TLS version and weak cipher class on every MX address.")
 @TRUST_ANCHOR
 @REFERENCE_MX
+@RETRIES
 @common_options
 def domain(
     domain: str | None,
@@ -137,6 +138,7 @@ def domain(
     tls_scan: bool,
     trust_anchor: Path | None,
     reference_mx: tuple[str, ...],
+    retries: int,
     opts: CommonOptions,
 ) -> None:
     """Check the whole mail path of DOMAIN in one run: MX, SMTP + STARTTLS on every MX address, MTA-STS,
@@ -164,6 +166,7 @@ def domain(
         tls_scan,
         load_trust_anchors(trust_anchor) if trust_anchor is not None else None,
         reference_mx_hosts(reference_mx),
+        retries,
     )
     expectations = None
     if expect_file is not None:

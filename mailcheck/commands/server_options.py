@@ -127,6 +127,16 @@ REFERENCE_MX = click.option(
 )
 
 
+RETRIES = click.option(
+    "--retries",
+    type=click.IntRange(0, 5),
+    default=1,
+    show_default=True,
+    help="Ask an SMTP server again, after a backoff (2 s, then doubled, each at most --timeout), when it "
+    "throttles this client (421/450/451 with 4.7.x or 'too many connections').",
+)
+
+
 def reference_mx_hosts(given: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
     """--reference-mx values (else MAILCHECK_REFERENCE_MX) as (host or IP, port; 0 = the probed port)."""
     from mailcheck.names import is_ip_address, parse_host_port

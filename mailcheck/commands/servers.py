@@ -8,6 +8,7 @@ import click
 from mailcheck.commands.run import execute
 from mailcheck.commands.server_options import (
     REFERENCE_MX,
+    RETRIES,
     ServerTarget,
     credential_options,
     credentials_from,
@@ -39,6 +40,7 @@ from mailcheck.options import CommonOptions, common_options
     help="Ask the server to relay from and to foreign addresses (RFC 2606 domains); never DATA, always RSET.",
 )
 @REFERENCE_MX
+@RETRIES
 @common_options
 def smtp(
     host: str,
@@ -58,6 +60,7 @@ def smtp(
     rcpt_to: tuple[str, ...],
     relay_test: bool,
     reference_mx: tuple[str, ...],
+    retries: int,
     opts: CommonOptions,
 ) -> None:
     """Walk one SMTP session per address of HOST, stage by stage.
@@ -85,6 +88,7 @@ def smtp(
         tls_scan=tls_scan,
         egress_check=target.port == 25 or bool(reference_mx),
         reference_mx=reference_mx_hosts(reference_mx),
+        retries=retries,
     )
     if relay_test and (mail_from or rcpt_to or user):
         raise BadInput("--relay-test runs its own envelope: leave out --from, --rcpt and --user")

@@ -22,6 +22,7 @@ class SmtpBehaviour:
     silent: bool = False  # accept the connection and never greet
     endless_line: bool = False  # greet with a line that never ends (bounded at 1 MiB, then closes)
     greeting_delay: float = 0.0
+    greeting_hold: float = 0.0  # postscreen-style: send the first 220- line, hold the rest this long
     reject_ehlo: bool = False  # 502 to EHLO, so the client must fall back to HELO
     extensions: list[str] = field(default_factory=lambda: ["PIPELINING", "SIZE 10240000", "8BITMIME", "SMTPUTF8"])
     starttls: bool = True
@@ -33,7 +34,11 @@ class SmtpBehaviour:
     auth_before_tls: bool = False
     local_domains: set[str] = field(default_factory=lambda: {"lab.test"})
     unknown_users: set[str] = field(default_factory=set)
-    greylist: set[str] = field(default_factory=set)
+    greylist: set[str] = field(default_factory=set)  # RCPT answered as postgrey does: 450 4.2.0 ... Greylisted
+    rcpt_replies: dict[str, str] = field(default_factory=dict)  # RCPT address → the reply, word for word
+    throttle_sessions: int = 0  # the first N sessions are throttled (at the greeting, or at EHLO with throttle_ehlo)
+    throttle_ehlo: bool = False
+    throttle_reply: str = "421 4.7.0 mx.lab.test Error: too many connections from 127.0.0.1"  # Postfix's words
     open_relay: bool = False  # accept recipients at any domain (a misconfigured relay)
     verbs: list[str] = field(default_factory=list)  # every command verb received, in order
 
@@ -63,13 +68,21 @@ class SmtpLabServer(LabServer):
                 await peer.send_raw(chunk)
             return
         await asyncio.sleep(b.greeting_delay)
+        throttled = self.connections <= b.throttle_sessions
+        if throttled and not b.throttle_ehlo:
+            await peer.send(b.throttle_reply)
+            return
         first = b.banner or f"220 {b.hostname} ESMTP mailcheck-lab"
         code = first[:3]
         lines = [f"{code}-{first[4:]}"] * (b.banner_lines - 1) + [first]
+        if b.greeting_hold and len(lines) > 1:
+            await peer.send(lines[0])
+            await asyncio.sleep(b.greeting_hold)
+            lines = lines[1:]
         await peer.send(*lines)
         if not code.startswith("2"):
             return
-        await self.dialogue(peer)
+        await self.dialogue(peer, throttled)
 
     def _extensions(self, peer: Peer) -> list[str]:
         b = self.behaviour
@@ -80,7 +93,7 @@ class SmtpLabServer(LabServer):
             extensions.append("AUTH PLAIN LOGIN")
         return extensions
 
-    async def dialogue(self, peer: Peer) -> None:
+    async def dialogue(self, peer: Peer, throttled: bool = False) -> None:
         b = self.behaviour
         while (line := await peer.readline()) is not None:
             self.commands.append(line if not line.upper().startswith("AUTH") else line.split(" ")[0] + " ...")
@@ -88,6 +101,9 @@ class SmtpLabServer(LabServer):
             verb = verb.upper()
             b.verbs.append(verb)
             if verb == "EHLO":
+                if throttled:
+                    await peer.send(b.throttle_reply)
+                    return
                 if b.reject_ehlo:
                     await peer.send("502 5.5.2 EHLO not implemented")
                     continue
@@ -158,6 +174,8 @@ class SmtpLabServer(LabServer):
         domain = address.rpartition("@")[2]
         if address in b.greylist:
             return f"450 4.2.0 <{address}>: Recipient address rejected: Greylisted, try again later"
+        if address in b.rcpt_replies:
+            return b.rcpt_replies[address]
         if domain not in b.local_domains and not b.open_relay:
             return f"554 5.7.1 <{address}>: Relay access denied"
         if address in b.unknown_users:

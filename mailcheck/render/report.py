@@ -31,6 +31,7 @@ SYMBOLS = {Status.PASS: "✓", Status.INFO: "·", Status.WARN: "!", Status.FAIL:
 ASCII_SYMBOLS = {Status.PASS: "+", Status.INFO: ".", Status.WARN: "!", Status.FAIL: "x", Status.ERROR: "?"}
 # The path a message takes, and which check families belong to each part of it.
 SECTIONS = (
+    ("From this machine", ("egress",)),
     ("DNS and MX", ("mx", "domain", "dnssec")),
     ("MX endpoints", ("smtp:mx",)),
     ("Transport policy", ("mtasts", "dane", "tlsrpt")),

@@ -33,6 +33,7 @@ STATE = Path(os.environ.get("MAILCHECK_INTEROP_DIR", "/tmp/mailcheck-interop"))
 DOMAIN = "interop.test"
 DNS, MTA, IMAP, WEB = "127.0.20.1", "127.0.20.2", "127.0.20.3", "127.0.20.4"
 USER, PASSWORD = f"alice@{DOMAIN}", "interop-Secret-42"
+POSTSCREEN_PORT, POSTSCREEN_WAIT = 2525, 3  # an MX behind Postfix postscreen, holding its greeting 3 s
 PACKAGES = [
     "iproute2",
     "knot",
@@ -282,6 +283,22 @@ biff = no
                 "smtpd_client_restrictions=permit_sasl_authenticated,reject",
             ],
         ),
+        # postscreen as admins set it up (postscreen(8), POSTSCREEN_README): it sends "220-", holds the rest of
+        # the greeting for postscreen_greet_wait, and treats a client that talks first as a bot (enforce)
+        (
+            str(POSTSCREEN_PORT),
+            "inet",
+            "n",
+            "-",
+            "n",
+            "-",
+            "1",
+            "postscreen",
+            [f"postscreen_greet_wait={POSTSCREEN_WAIT}s", "postscreen_greet_action=enforce"],
+        ),
+        ("smtpd", "pass", "-", "-", "n", "-", "-", "smtpd", []),
+        ("dnsblog", "unix", "-", "-", "n", "-", "0", "dnsblog", []),
+        ("tlsproxy", "unix", "-", "-", "n", "-", "0", "tlsproxy", []),
         ("pickup", "unix", "n", "-", "n", "60", "1", "pickup", []),
         ("cleanup", "unix", "n", "-", "n", "-", "0", "cleanup", []),
         ("qmgr", "unix", "n", "-", "n", "300", "1", "qmgr", []),
@@ -516,6 +533,9 @@ def up() -> dict[str, object]:
         "user": USER,
         "password": PASSWORD,
         "mail_dir": str(STATE / "mail"),
+        "postscreen_port": POSTSCREEN_PORT,
+        "postscreen_wait": POSTSCREEN_WAIT,
+        "postfix_log": str(STATE / "postfix.log"),
         "pids": running(),
     }
     write(STATE / "env.json", json.dumps(env, indent=2))

@@ -243,3 +243,25 @@ def test_tls_scan_of_stock_postfix_and_dovecot(
     if command != "smtp":
         assert states["TLS 1.0"] != "accepted" and states["TLS 1.1"] != "accepted"
     assert not [c for c in result.checks(check) if c["status"] == "error"]
+
+
+def test_postscreen_pregreet_test_passes(cli: Cli, interop: dict[str, Any]) -> None:
+    # Given an MX behind real Postfix postscreen holding its greeting (220-, then the rest after the wait)
+    port, wait = str(interop["postscreen_port"]), interop["postscreen_wait"]
+    log = Path(interop["postfix_log"])
+    before = log.read_text(errors="replace") if log.exists() else ""
+    # When mailcheck checks it
+    run = cli("smtp", f"mx.{interop['domain']}", "--port", port, "--resolver", interop["resolver"],
+              "--ca-file", interop["ca_file"], "--timeout", str(wait + 7), "--json")  # fmt: skip
+    # Then the greeting passes, said to be held back by screening, and the session goes on (EHLO, STARTTLS)
+    greeting = run.check("smtp.greeting")
+    assert greeting["status"] == "pass" and "postscreen-style" in greeting["summary"], greeting
+    assert greeting["details"]["time_to_banner_ms"] >= (wait - 0.5) * 1000
+    assert run.check("smtp.ehlo")["status"] == "pass" and run.check("smtp.starttls")["status"] == "pass"
+    assert run.code == 0, run.out
+    # And postscreen saw a client that waited: PASS NEW, never PREGREET (talking before the greeting)
+    deadline = time.monotonic() + 5
+    while "PASS NEW" not in log.read_text(errors="replace")[len(before) :] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    added = log.read_text(errors="replace")[len(before) :]
+    assert "PASS NEW" in added and "PREGREET" not in added, added[-2000:]

@@ -64,6 +64,7 @@ class SmtpOptions:
     tls_scan: bool = False
     egress_check: bool = False  # on connect timeouts, ask a reference MX whether the port is blocked from here
     reference_mx: tuple[tuple[str, int], ...] = ()  # --reference-mx (host, port or 0); () = the default providers
+    retries: int = 1  # --retries: sessions asked again (after a backoff) when the server throttles this client
 
     @property
     def shareable(self) -> bool:
@@ -98,6 +99,7 @@ class SessionObservation(TransportObservation):
     starttls: SmtpReply | None = None
     starttls_ms: int | None = None
     ehlo_tls: SmtpReply | None = None
+    throttled: tuple[str, ...] = ()  # the throttling replies of earlier attempts, when a retry got through
     auth: AuthObservation | None = None
     envelope: list[tuple[str, SmtpReply]] = field(default_factory=list)
     relay: list[tuple[str, SmtpReply]] = field(default_factory=list)  # the --relay-test dialogue
@@ -172,15 +174,32 @@ async def starttls_preamble(conn: LineConnection) -> None:
         raise ProbeError(Stage.STARTTLS, "rejected", f"STARTTLS refused: {reply}")
 
 
+RETRY_BACKOFF = 2.0  # seconds before the first retry of a throttled session; doubled for each further one
+
+
 async def probe_session(
     endpoint: Endpoint, options: SmtpOptions, ctx: ProbeContext, trust: TrustStore
 ) -> SessionObservation:
-    obs = SessionObservation(endpoint, trust=trust)
+    """One session to ENDPOINT; a session the server throttles is asked again up to ``options.retries`` times,
+    after a backoff that stays within the --timeout budget (RFC 5321 §4.5.4.1: clients wait before retrying)."""
     ptr = asyncio.ensure_future(attempt(ctx.dns.reverse(endpoint.address)))
-    async with ctx.limit:
-        outcome = await attempt(dialogue(obs, options, ctx))
-    if isinstance(outcome, ProbeError):
-        obs.failure = outcome
+    throttled: list[str] = []
+    for retry in range(options.retries + 1):
+        obs = SessionObservation(endpoint, trust=trust)
+        async with ctx.limit:
+            outcome = await attempt(dialogue(obs, options, ctx))
+        if isinstance(outcome, ProbeError):
+            obs.failure = outcome
+        if obs.failure is None or obs.failure.kind != "rate-limited" or retry == options.retries:
+            break
+        throttled.append(obs.failure.message.split("; it is up")[0])
+        await asyncio.sleep(min(RETRY_BACKOFF * 2**retry, ctx.timeout))
+    if throttled and obs.failure is not None and obs.failure.kind == "rate-limited":
+        tries = len(throttled) + 1
+        message = f"{obs.failure.message} (throttled on all {tries} attempts, the last after a backoff)"
+        obs.failure = ProbeError(obs.failure.stage, "rate-limited", message, unknown=True)
+    else:
+        obs.throttled = tuple(throttled)
     answer = await ptr
     if isinstance(answer, DnsAnswer):
         obs.ptr_names = tuple(r.to_text().rstrip(".").lower() for r in answer.records)
@@ -232,22 +251,34 @@ async def dialogue(
 
 # How providers say "not now, not you" at the greeting: Gmail 421-4.7.28 and 421 4.7.0, Microsoft 451 4.7.500
 # "Server busy", Postfix 421 4.7.0 "Too many connections", and throttling phrased in words under other codes.
+# Deferrals of a first-time sender: greylisting (RFC 6647) and postscreen's "450 4.3.2 Service currently
+# unavailable"; not a broken server.
+_DEFERRAL = re.compile(r"4\.2\.0|4\.3\.2|grey|gray|greylist|try again later|come back|postscreen|"
+                       r"currently unavailable|deferred", re.I)  # fmt: skip
 _THROTTLE_WORDS = re.compile(r"too many|rate.?limit|busy|throttl|try (again )?later|too fast|slow down", re.I)
 
 
-def greeting_refusal(reply: SmtpReply) -> ProbeError:
-    """A greeting other than 220: throttling of this client (``rate-limited``, an error of the vantage point:
-    the server is up and says so) or a refusal of the session (``rejected``, a failure)."""
+def throttling(reply: SmtpReply, stage: Stage) -> ProbeError | None:
+    """A 421/450/451 that throttles this client (a 4.7.x code, or words such as "too many connections", "server
+    busy", "try again later"): ``rate-limited``, an error of the vantage point: the server is up and says "not
+    now". None for any other reply."""
     enhanced = reply.enhanced or ""
     if reply.code in (421, 450, 451) and (enhanced.startswith("4.7.") or _THROTTLE_WORDS.search(reply.text)):
         return ProbeError(
-            Stage.GREETING,
+            stage,
             "rate-limited",
             f"the server is throttling this client: {reply}; it is up, and the domain is not at fault: try again "
             "later, or with --per-host 1",
             unknown=True,
         )
-    return ProbeError(Stage.GREETING, "rejected", f"the server refused the session: {reply}")
+    return None
+
+
+def greeting_refusal(reply: SmtpReply) -> ProbeError:
+    """A greeting other than 220: throttling (``rate-limited``) or a refusal of the session (``rejected``)."""
+    return throttling(reply, Stage.GREETING) or ProbeError(
+        Stage.GREETING, "rejected", f"the server refused the session: {reply}"
+    )
 
 
 async def greet(conn: LineConnection, helo: str) -> tuple[SmtpReply, bool]:
@@ -255,6 +286,9 @@ async def greet(conn: LineConnection, helo: str) -> tuple[SmtpReply, bool]:
     reply = await command(conn, f"EHLO {helo}", Stage.CAPABILITIES)
     if reply.ok:
         return reply, False
+    throttled = throttling(reply, Stage.CAPABILITIES)
+    if throttled is not None:
+        raise throttled
     if 500 <= reply.code <= 504:
         fallback = await command(conn, f"HELO {helo}", Stage.CAPABILITIES)
         if fallback.ok:
@@ -437,7 +471,11 @@ def greeting_finding(session: SessionObservation, options: SmtpOptions) -> Check
         "ptr": list(session.ptr_names),
         "time_to_banner_ms": session.greeting_ms,
     }
-    summary = f"220 in {session.greeting_ms} ms: {reply.lines[0]}"
+    summary = f"220 in {session.greeting_ms} ms: {reply.lines[0]}" + _screening_note(session)
+    if session.throttled:
+        summary += f" (after a backoff: the first attempt was throttled: {session.throttled[0]})"
+        details["throttled_first"] = list(session.throttled)
+    details["greeting_delayed"] = bool(session.greeting_ms and session.greeting_ms >= SCREENING_MS)
     names = {session.endpoint.host.lower(), *session.ptr_names}
     if banner_host and banner_host not in names:
         known = ", ".join(sorted(names - {session.endpoint.address}))
@@ -448,6 +486,22 @@ def greeting_finding(session: SessionObservation, options: SmtpOptions) -> Check
             details,
         )
     return subject.result(Status.PASS, summary, details)
+
+
+SCREENING_MS = 1500  # a greeting this late is held on purpose (screening) or by load, not lost
+
+
+def _screening_note(session: SessionObservation) -> str:
+    """A late greeting, said as what it most often is: Postfix postscreen (or a similar screen) sends a 220-
+    line, holds the rest back for a few seconds and rejects clients that talk first; mailcheck waited."""
+    if session.greeting is None or not session.greeting_ms or session.greeting_ms < SCREENING_MS:
+        return ""
+    seconds = f"{session.greeting_ms / 1000:.1f}"
+    if len(session.greeting.lines) > 1:
+        why = "postscreen-style screening: the end of a multi-line 220 held back to catch clients that talk first"
+    else:
+        why = "the server waits before greeting: screening or load"
+    return f" (greeting delayed {seconds} s: {why}; mailcheck waited and did not talk first)"
 
 
 def _extension_summary(extensions: dict[str, str]) -> str:
@@ -554,6 +608,16 @@ def envelope_findings(session: SessionObservation) -> list[CheckResult]:
             results.append(subject.result(Status.PASS, f"{sent}: {reply}", details))
             continue
         message = f"{sent}: {reply} ({reply.meaning()})"
+        if reply.code in (450, 451) and sent.startswith("RCPT") and _DEFERRAL.search(f"{reply.enhanced} {reply}"):
+            deferred = (
+                f"{sent}: {reply}: the server defers this sender for now, by greylisting or screening (Postfix "
+                "postscreen answers 450 4.3.2 until the client comes back): a real sender retries and gets "
+                "through; not a fault of the server or the domain"
+            )
+            results.append(
+                subject.result(Status.INFO, deferred, details, ErrorInfo(Stage.ENVELOPE, "greylisted", deferred))
+            )
+            continue
         if 400 <= reply.code < 500:
             hint = " (greylisting: a real sender retries later and gets through)" if reply.code in (450, 451) else ""
             results.append(
