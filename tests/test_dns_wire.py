@@ -204,12 +204,21 @@ class ScriptedResolver:
     def __init__(self, script: Script, tcp_script: Script | None = None) -> None:
         self.script = script
         self.tcp_script = tcp_script
-        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.udp.bind(("127.0.0.1", 0))
-        self.port = self.udp.getsockname()[1]
-        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.tcp.bind(("127.0.0.1", self.port))
+        for _ in range(20):  # a free UDP port whose TCP twin is taken (an ephemeral port in use): try another
+            self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.udp.bind(("127.0.0.1", 0))
+            self.port = self.udp.getsockname()[1]
+            self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                self.tcp.bind(("127.0.0.1", self.port))
+            except OSError:
+                self.udp.close()
+                self.tcp.close()
+                continue
+            break
+        else:
+            raise OSError("no UDP port free with its TCP twin on 127.0.0.1")
         self.tcp.listen()
         self.seen = 0
         self.tcp_seen = 0

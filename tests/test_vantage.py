@@ -2,6 +2,8 @@
 
 - A port that is blocked on the way out: a listener whose accept queue is full, so SYNs go unanswered and a
   connect times out, exactly as behind a packet filter that drops them (works without root).
+- A real packet filter (root): nftables dropping outbound TCP to port 25 of two loopback test addresses, as an
+  ISP does, removed after; the same domain passes once the filter is gone.
 - No route: the installed command in a network namespace with only loopback (``unshare -n``, root), asking a
   documentation address: nothing can leave the machine.
 """
@@ -215,3 +217,46 @@ def test_no_route_is_the_vantage_points_fault(address: str, family: str) -> None
     assert check["status"] == "error" and check["error"]["kind"] == "no-route", check
     assert f"no {family} route" in check["summary"]
     assert done.returncode == 3, done.stdout + done.stderr
+
+
+NFT_TABLE = "mailcheck_test_egress"
+
+
+def _nft(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["nft", *args], capture_output=True, text=True, timeout=30)
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root: adds an nftables rule")
+def test_a_real_packet_filter_on_port_25_is_egress_blocked_and_lifting_it_passes(cli: Cli, smtp_lab: SmtpLab) -> None:
+    from tests.debian import need_commands
+
+    need_commands({"nft": "nftables"}, "a real packet filter on port 25 (nftables)")
+    # Given an MX and a reference MX, both up on port 25 of their own loopback addresses
+    for name, address in (("mx.filtered.test", "127.0.0.81"), ("ref.lab.test", "127.0.0.82")):
+        smtp_lab.start(SmtpBehaviour(hostname=name), name=name, address=address, port=25)
+    smtp_lab.dns.zone.add("filtered.test", "MX", "10 mx.filtered.test.")
+    argv = ["domain", "filtered.test", "--only", "mx,smtp", "--allow-private", "--resolver", smtp_lab.dns.address,
+            "--ca-file", str(smtp_lab.ca_file), "--timeout", "1", "--reference-mx", "127.0.0.82", "--json"]  # fmt: skip
+    # And nftables dropping outbound TCP to port 25 of both, as a residential ISP or a cloud provider does
+    _nft("delete", "table", "inet", NFT_TABLE)
+    try:
+        for rule in (
+            ["add", "table", "inet", NFT_TABLE],
+            ["add", "chain", "inet", NFT_TABLE, "out", "{ type filter hook output priority 0 ; policy accept ; }"],
+            ["add", "rule", "inet", NFT_TABLE, "out", "ip", "daddr", "{ 127.0.0.81, 127.0.0.82 }", "tcp", "dport",
+             "25", "drop"],
+        ):  # fmt: skip
+            made = _nft(*rule)
+            if made.returncode != 0:
+                pytest.skip(f"nftables refused the rule here: {made.stderr.strip()}")
+        # When the domain is checked behind the filter
+        blocked = cli(*argv)
+    finally:
+        _nft("delete", "table", "inet", NFT_TABLE)
+    # Then it is the network's fault (egress-blocked, exit 3), not the domain's
+    connect = blocked.check("smtp.connect")
+    assert connect["status"] == "error" and connect["error"]["kind"] == "egress-blocked", connect
+    assert blocked.code == 3, blocked.out
+    # And with the filter lifted the same domain passes
+    opened = cli(*argv)
+    assert opened.check("smtp.connect")["status"] == "pass" and opened.code == 0, opened.out

@@ -250,9 +250,9 @@ def _transport_findings(obs: DomainObservation) -> tuple[list[CheckResult], list
     for host, observation in dane_by_host.items():
         if host not in obs.smtp:
             dane_results.extend(dane_check.evaluate(observation, []))
-    from mailcheck.checks.transport.vantage import group_vantage
+    from mailcheck.checks.transport.vantage import said_once
 
-    return group_vantage(smtp_results), dane_results
+    return said_once(smtp_results), dane_results
 
 
 def input_error(target: str, message: str) -> CheckResult:

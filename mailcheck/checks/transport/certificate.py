@@ -258,6 +258,7 @@ def inspect_chain(
         "key": f"{key_type} {key_size}" if key_size else key_type,
         "signature": leaf.signature_algorithm_oid._name,
         "chain": [common_name(c.subject) for c in chain],
+        "root_issuer": common_name(chain[-1].issuer),  # who stands behind the chain sent (interception shows here)
         "expected_name": expected_name,
     }
     problems: list[Problem] = []

@@ -22,7 +22,7 @@ from mailcheck.checks.transport.connection import (
     tls_finding,
     upgrade_transport,
 )
-from mailcheck.checks.transport.vantage import group_vantage
+from mailcheck.checks.transport.vantage import said_once
 from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
 from mailcheck.net.dns import DnsAnswer
@@ -402,7 +402,7 @@ def evaluate(obs: SmtpObservation) -> list[CheckResult]:
         results.extend(session_findings(session, obs.options))
     for scan in obs.scans:
         results.extend(tls_scan.findings("smtp", scan, tls_required=not obs.options.is_opportunistic))
-    return group_vantage(results)
+    return said_once(results)
 
 
 def failure_id(session: SessionObservation) -> str:
