@@ -111,7 +111,7 @@ ENHANCED_DETAIL = {
     "6.7": "non-ASCII addresses not permitted for that sender or recipient",
     "6.8": "UTF-8 string reply is required, but not permitted by the client",
     "6.9": "UTF-8 header message cannot be transferred to one or more recipients",
-    "7.0": "other or undefined security status (also: authentication succeeded)",
+    "7.0": "other or undefined security status",
     "7.1": "delivery not authorised, message refused (relay denied, or blocked by policy)",
     "7.2": "mailing list expansion prohibited",
     "7.3": "security conversion required but not possible",
@@ -144,6 +144,9 @@ ENHANCED_DETAIL = {
     "7.30": "REQUIRETLS support required",
 }
 
+# Details whose meaning depends on the class digit.
+CLASS_DETAIL = {"2.7.0": "authentication succeeded"}
+
 ENHANCED_RE = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})$")
 REPLY_RE = re.compile(r"^[2-5][0-9][0-9]$")
 
@@ -162,7 +165,8 @@ def explain_enhanced(code: str) -> str | None:
     if match is None:
         return None
     klass, subject, detail = match.groups()
-    meaning = ENHANCED_DETAIL.get(f"{subject}.{detail}")
+    # RFC 4954 §6 registers 2.7.0 as "authentication succeeded"; 4.7.0 and 5.7.0 keep RFC 3463's meaning
+    meaning = CLASS_DETAIL.get(f"{klass}.{subject}.{detail}") or ENHANCED_DETAIL.get(f"{subject}.{detail}")
     if meaning is None:
         meaning = f"{ENHANCED_SUBJECT.get(subject, 'unknown subject')} (detail {detail} not registered)"
     return f"{meaning} ({ENHANCED_CLASS[klass]})"

@@ -60,14 +60,14 @@ def test_ten_broken_mx_hosts_fit_ninety_lines_at_80_columns(cli: Cli, ten_mx: Ma
     assert len(lines) <= 90, out
     assert all(len(line) <= 80 for line in lines), [line for line in lines if len(line) > 80]
     assert re.match(r"FAIL: \d+ failed, (\d+ not checked, )?\d+ warnings?, \d+ passed", lines[0]), lines[0]
-    # one strip per endpoint, the failing stage visible in it
+    # one strip per endpoint (its address left out: each host:port has one), the failing stage visible in it
     for name, address in TEN.items():
         if address:
-            assert f"{name}.ten.test:{ten_mx.smtp_port} ({address})" in out, name
+            assert f"  {name}.ten.test:{ten_mx.smtp_port}  " in out, name
     assert "STARTTLS ✗" in out and "greeting ✗" in out and "connect ✗" in out
-    # every failure's finding starts unbroken on its own line
+    # every failure's finding starts unbroken on its own line (a fact about several endpoints said once)
     findings = [line for line in lines if line.lstrip().startswith(("✗ fail", "? error"))]
-    assert len(findings) >= 6
+    assert len(findings) >= 4 and "on 2 endpoints" in out
     assert all(re.match(r"^\s+[✗?] (fail|error)\s+\w+: \S", line) for line in findings), findings
 
 
@@ -153,6 +153,6 @@ def test_in_a_real_terminal(columns: int, rows: int, ten_mx: MailLab) -> None:
     lines = [line for line in screen.splitlines() if line.strip()]
     assert lines[0].startswith("FAIL: ") and "failed" in lines[0], screen
     assert all(len(line) <= columns for line in lines)
-    strips = [line for line in lines if re.match(r"^\s+[a-j]\.ten\.test:\d+ \(127\.0\.0\.\d+\)", line)]
+    strips = [line for line in lines if re.match(r"^\s+[a-j]\.ten\.test:\d+( \(127\.0\.0\.\d+\))?  ", line)]
     assert len(strips) == sum(1 for a in TEN.values() if a), screen
     assert "STARTTLS ✗" in screen and "greeting ✗" in screen

@@ -79,9 +79,13 @@ class CertificateAuthority:
         parent: "CertificateAuthority | None" = None,
         not_before: dt.datetime | None = None,
         not_after: dt.datetime | None = None,
+        key_identifiers: bool = True,
     ) -> None:
+        """``key_identifiers`` False: no subjectKeyIdentifier on the CA and no authorityKeyIdentifier on what it
+        issues, as many internal CAs are made (a stricter-profile lint finding, not a trust fault)."""
         self.key = make_key()
         self.parent = parent
+        self.key_identifiers = key_identifiers
         self.cert: x509.Certificate
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
         issuer_key = parent.key if parent else self.key
@@ -111,8 +115,11 @@ class CertificateAuthority:
                 ),
                 critical=True,
             )
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(self.key.public_key()), critical=False)
         )
+        if key_identifiers:
+            builder = builder.add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(self.key.public_key()), critical=False
+            )
         if parent is not None:
             builder = builder.add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(parent.key.public_key()), critical=False
@@ -167,8 +174,11 @@ class CertificateAuthority:
             .not_valid_after(end)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()), critical=False)
         )
+        if self.key_identifiers:
+            builder = builder.add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()), critical=False
+            )
         if names:
             builder = builder.add_extension(_san(names), critical=False)
         if ca_issuers_url:

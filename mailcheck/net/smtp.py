@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from mailcheck.model import ProbeError, Stage
 from mailcheck.net.stream import LineConnection
-from mailcheck.replycodes import explain_enhanced, explain_reply
+from mailcheck.replycodes import REPLY_CLASS, REPLY_CODES, explain_enhanced, explain_reply
 
 MAX_REPLY_BYTES = 64 * 1024
 _ENHANCED_PREFIX = re.compile(r"^([245]\.\d{1,3}\.\d{1,3})(?:\s|$)")
@@ -37,6 +37,14 @@ class SmtpReply:
         words = explain_reply(self.code)
         if self.enhanced and (extra := explain_enhanced(self.enhanced)):
             words += f"; {self.enhanced}: {extra}"
+        return words
+
+    def gist(self) -> str:
+        """The meaning in a few words, for a finding's summary (``mailcheck explain`` and JSON's ``meaning``
+        give the whole): the code's and the enhanced code's own words, without their classes."""
+        words = REPLY_CODES.get(self.code) or REPLY_CLASS.get(str(self.code)[0], "unknown reply")
+        if self.enhanced and (extra := explain_enhanced(self.enhanced)):
+            words += f"; {self.enhanced}: {extra.rsplit(' (', 1)[0]}"  # the class, said by the digit, left out
         return words
 
     def to_dict(self) -> dict[str, object]:

@@ -4,6 +4,10 @@ looked up by stage and error kind, so the report's hints and the guide can never
 import functools
 import re
 from importlib import resources
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mailcheck.model import CheckResult
 
 _SECTION = re.compile(r"^## (\w+)")
 _ROW = re.compile(r"^\|(.+)\|\s*$")
@@ -43,3 +47,29 @@ def hint(stage: str, kind: str) -> str | None:
     """The guide's advice for KIND at STAGE (or for KIND anywhere), if it gives any."""
     table = _table()
     return table.get((stage, kind)) or table.get(("", kind))
+
+
+_EXPLAIN = re.compile(r"`?mailcheck explain [0-9. ]+`?")
+_REPLY_CODE = re.compile(r"\b([245]\d\d)(?:[ -]([245]\.\d{1,3}\.\d{1,3}))?\b")
+
+
+def hint_for(check: "CheckResult") -> str | None:
+    """The guide's advice for CHECK's error, fitted to it: a ``mailcheck explain`` it quotes names the codes this
+    server replied (``mailcheck explain 421 4.3.2``), or is left out when the finding has none."""
+    if check.error is None:
+        return None
+    advice = hint(check.error.stage.value, check.error.kind)
+    if not advice or "mailcheck explain" not in advice:
+        return advice
+    codes = _reply_codes(check)
+    if codes:
+        return _EXPLAIN.sub(f"mailcheck explain {codes}", advice)
+    return _EXPLAIN.sub("", advice).strip(" ;") or None
+
+
+def _reply_codes(check: "CheckResult") -> str | None:
+    reply = check.details.get("reply")
+    if isinstance(reply, dict) and reply.get("code"):
+        return " ".join(str(p) for p in (reply.get("code"), reply.get("enhanced")) if p)
+    found = _REPLY_CODE.search(check.summary)
+    return " ".join(p for p in found.groups() if p) if found else None

@@ -23,7 +23,8 @@ from rich.text import Text
 
 from mailcheck.headers.trace import duration_text
 from mailcheck.model import CheckResult, Report, Stage, Status
-from mailcheck.render.hints import hint
+from mailcheck.render.grouping import FindingGroup, group_findings, places_text
+from mailcheck.render.hints import hint_for
 from mailcheck.render.table import STATUS_STYLE, make_console
 from mailcheck.textsafe import printable
 
@@ -85,6 +86,7 @@ class Strip:
 
     label: str
     checks: list[CheckResult] = field(default_factory=list)
+    shown: str = ""  # the label as printed (an endpoint's address left out when its host:port is unique)
 
     def marks(self, endpoint: bool) -> list[tuple[str, int, Status]]:
         """(word, repeats, worst status) per stage of an endpoint in the order a session goes through them
@@ -142,6 +144,11 @@ def _sections(checks: Iterable[CheckResult], command: str) -> list[tuple[str, li
         label = check.target if endpoint else FAMILY_NAMES.get(_family(check), _family(check))
         family_strips = keyed.setdefault(key, {})
         family_strips.setdefault(("endpoint " if endpoint else "family ") + label, Strip(label)).checks.append(check)
+    # "host:port (address)" tells apart the addresses of one host; where a host:port has one, the address goes
+    endpoints = [strip for strips in keyed.values() for name, strip in strips.items() if name.startswith("endpoint ")]
+    short = [strip.label.split(" (", 1)[0] for strip in endpoints]
+    for strip, label in zip(endpoints, short, strict=True):
+        strip.shown = label if short.count(label) == 1 else strip.label
     placed: set[str] = set()
     sections: list[tuple[str, list[tuple[Strip, bool]]]] = []
     for title, families in SECTIONS:
@@ -228,11 +235,12 @@ class ReportView:
         """The label, then the marks wrapped under themselves (never back to the margin)."""
         marks = strip.marks(endpoint)
         width = self.console.width
-        label = Text(printable(strip.label), style="bold")
+        label = Text(printable(strip.shown or strip.label), style="bold")
         if label.cell_len + 6 > width // 2:
-            # a long label gets its own line, the strip indented below it
+            # a long label gets its own line, the strip indented below it (every line of it)
             self.console.print(Text("  ").append_text(label), overflow="fold")
-            self.console.print(Text("    ").append_text(self._mark_lines(marks, width - 4)))
+            for line in self._mark_lines(marks, width - 4).split("\n"):
+                self.console.print(Text("    ").append_text(line))
             return
         indent = 2 + label.cell_len + 2
         lines = self._mark_lines(marks, max(20, width - indent)).split("\n")
@@ -248,17 +256,27 @@ class ReportView:
             line.rstrip()
             self.console.print((prefix if index == 0 else Text(" " * indent)).copy().append_text(line), crop=False)
 
-    def finding(self, check: CheckResult, strip_label: str) -> None:
+    def finding(self, group: FindingGroup, strip_label: str | None) -> None:
+        """One fact: its mark, stage, where it applies (one place, or several named once), what it says, and the
+        advice for it."""
+        check = group.first
         head = Text("  ").append_text(self.mark(check.status)).append(" ")
         head.append(f"{check.status.value:<5}", style=STATUS_STYLE[check.status]).append(" ")
-        where = "" if check.target == strip_label else f"{printable(check.target)}: "
-        body = Text(f"{check.stage.value}: {where}", style="bold")
-        body.append(printable(check.summary))
-        if check.error is not None and check.error.message not in check.summary:
-            body.append(f" ({check.error.kind}: {printable(check.error.message)})", style="dim")
+        if len(group.checks) > 1:
+            about = f"{group.certificate}, " if group.certificate else ""
+            where = f"{about}{places_text(group)}: "
+        else:
+            where = "" if check.target == strip_label else f"{printable(check.target)}: "
+        body = Text(f"{check.stage.value}: {printable(where)}", style="bold")
+        summary = group.summary
+        body.append(printable(summary))
+        kind, message = (check.error.kind, check.error.message) if check.error is not None else ("", "")
+        if message and message not in summary and summary not in message and message not in check.summary:
+            body.append(f" ({kind}: {printable(message)})", style="dim")
         self.hanging(head, body)
-        advice = hint(check.error.stage.value, check.error.kind) if check.error is not None else None
-        if advice and check.status in (Status.WARN, Status.FAIL, Status.ERROR):
+        if check.status not in (Status.WARN, Status.FAIL, Status.ERROR):
+            return
+        for advice in dict.fromkeys(a for a in (hint_for(c) for c in group.checks) if a):
             self.hanging(Text(" " * head.cell_len + self.arrow + " "), Text(advice, style="italic"))
 
     def timeline(self, hops: list[CheckResult]) -> None:
@@ -293,7 +311,18 @@ class ReportView:
 
     def render(self, report: Report) -> None:
         self.verdict(report)
-        for title, strips in _sections(report.checks, report.command):
+        sections = _sections(report.checks, report.command)
+        shown = [
+            c
+            for _, strips in sections
+            for strip, _ in strips
+            for c in strip.checks
+            if c.id != "headers.hop" and (self.show_all or c.status in (Status.WARN, Status.FAIL, Status.ERROR))
+        ]
+        # one finding per fact, printed in the section of its first place (--all lists each place on its own)
+        groups = [FindingGroup((c,)) for c in shown] if self.show_all else group_findings(shown)
+        first_of = {id(g.first): g for g in groups}
+        for title, strips in sections:
             self.console.print()
             self.console.print(Text(title, style="bold underline"))
             for strip, endpoint in strips:
@@ -302,10 +331,16 @@ class ReportView:
                 if hops:
                     self.timeline(hops)
                 if others:
-                    self.strip(Strip(strip.label, others), endpoint)
-                for check in others:
-                    if self.show_all or check.status in (Status.WARN, Status.FAIL, Status.ERROR):
-                        self.finding(check, strip.label)
+                    self.strip(Strip(strip.label, others, strip.shown), endpoint)
+                for check in others:  # a fact about this place alone, under its strip
+                    group = first_of.get(id(check))
+                    if group is not None and len(group.checks) == 1:
+                        self.finding(group, strip.label)
+            for strip, _ in strips:  # facts about several places, once, after the section's strips
+                for check in strip.checks:
+                    group = first_of.get(id(check))
+                    if group is not None and len(group.checks) > 1:
+                        self.finding(group, None)
 
 
 def render_report(report: Report, out: TextIO, show_all: bool = False) -> None:

@@ -44,19 +44,24 @@ def render_table(report: Report, out: TextIO) -> None:
     table.add_column("check", no_wrap=True)
     table.add_column("target", overflow="fold")
     table.add_column("finding", overflow="fold", ratio=1)
+    from mailcheck.render.grouping import group_findings, places_text
+
     families = {check.id.split(".")[0] for check in report.checks}
     previous = None
-    for check in report.checks:
+    # one row per fact: the same finding on several endpoints is one row, its places in the target column
+    for group in group_findings(list(report.checks)):
+        check = group.first
         family = check.id.split(".")[0]
         if previous is not None and family != previous and len(families) > 1:
             table.add_section()  # a rule between families (mx, smtp, spf ...) so long reports read in parts
         previous = family
+        several = len(group.checks) > 1
         table.add_row(
             Text(check.status.value.upper(), style=STATUS_STYLE[check.status]),
             Text(check.stage.value),
-            Text(check.id),
-            Text(printable(check.target)),
-            _summary(check),
+            Text(check.id if len({c.id for c in group.checks}) == 1 else "*." + check.id.split(".", 1)[-1]),
+            Text(printable(places_text(group, show_all=True) if several else check.target)),
+            _summary(check) if not several else Text(printable(group.summary)),
         )
     console.print(table)
     counts = report.counts()

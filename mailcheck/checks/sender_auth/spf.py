@@ -197,7 +197,7 @@ def node_finding(node: SpfNode) -> CheckResult:
         return subject.result(Status.FAIL, message, details, ErrorInfo(Stage.RECORD, "not-found", message))
     if len(node.texts) > 1:
         message = f"{where} publishes {len(node.texts)} SPF records: a permerror (RFC 7208 §4.5); merge them into one"
-        return subject.result(Status.FAIL, message, details, ErrorInfo(Stage.RECORD, "permerror", message))
+        return subject.result(Status.FAIL, message, details, ErrorInfo(Stage.RECORD, "multiple-records", message))
     record = node.record
     assert record is not None
     details["record"] = record.text

@@ -18,8 +18,7 @@ from cryptography import x509
 from mailcheck.model import CheckResult, ErrorInfo, Stage, Status, Subject
 
 STRICT_CLIENTS = (
-    "strict RFC 5280 clients refuse this chain (OpenSSL with X509_STRICT, which Python 3.13's default TLS "
-    "context sets; the CA/Browser Forum profile); OpenSSL's defaults (Postfix, Dovecot, swaks) accept it"
+    "strict RFC 5280 clients (X509_STRICT: Python 3.13's default) refuse the chain; OpenSSL's defaults accept it"
 )
 SAN_CLIENTS = "Go, rustls and browsers ignore the common name and refuse this certificate; OpenSSL clients accept it"
 
@@ -96,7 +95,16 @@ def profile_results(
     opportunistic port 25."""
     lint = Subject(subject.id.replace(".certificate", ".certificate-profile"), subject.target, Stage.CERTIFICATE)
     status = Status.INFO if opportunistic else Status.WARN
+    identity = certificate_identity(chain[0]) if chain else {}
     return [
-        lint.result(status, message, {"profile": kind}, ErrorInfo(Stage.CERTIFICATE, kind, message))
+        lint.result(status, message, {"profile": kind, **identity}, ErrorInfo(Stage.CERTIFICATE, kind, message))
         for kind, message in profile_findings(chain, anchors)
     ]
+
+
+def certificate_identity(cert: x509.Certificate) -> dict[str, str]:
+    """Which certificate a finding is about: its subject and SHA-256 fingerprint (the report names a
+    certificate shared by many endpoints once)."""
+    from cryptography.hazmat.primitives import hashes
+
+    return {"certificate": cert.subject.rfc4514_string(), "fingerprint_sha256": cert.fingerprint(hashes.SHA256()).hex()}

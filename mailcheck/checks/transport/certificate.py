@@ -19,7 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509.oid import NameOID, SignatureAlgorithmOID
 
-from mailcheck.checks.transport.cert_profile import profile_results
+from mailcheck.checks.transport.cert_profile import certificate_identity, profile_results
 from mailcheck.model import CheckResult, ErrorInfo, Stage, Status, Subject
 from mailcheck.net.openssl_verify import OpenSslVerdict, VerifyUnavailable, openssl_verdict
 from mailcheck.net.trust import TrustStore
@@ -259,6 +259,7 @@ def inspect_chain(
         "signature": leaf.signature_algorithm_oid._name,
         "chain": [common_name(c.subject) for c in chain],
         "root_issuer": common_name(chain[-1].issuer),  # who stands behind the chain sent (interception shows here)
+        **certificate_identity(leaf),
         "expected_name": expected_name,
     }
     problems: list[Problem] = []

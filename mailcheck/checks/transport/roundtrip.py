@@ -206,7 +206,7 @@ def evaluate(obs: RoundtripObservation) -> list[CheckResult]:
             )
         return results
     if not obs.data_reply.ok:
-        message = f"the message was refused: {obs.data_reply} ({obs.data_reply.meaning()})"
+        message = f"the message was refused: {obs.data_reply} — {obs.data_reply.gist()}"
         results.append(
             data.result(
                 Status.FAIL,

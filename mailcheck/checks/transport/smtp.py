@@ -306,7 +306,7 @@ async def starttls(conn: LineConnection, obs: SessionObservation, tls_context: s
     obs.starttls_ms = elapsed_ms(start)
     if obs.starttls.code != 220:
         kind = "unavailable" if obs.starttls.code == 454 else "rejected"
-        raise ProbeError(Stage.STARTTLS, kind, f"STARTTLS refused: {obs.starttls} ({obs.starttls.meaning()})")
+        raise ProbeError(Stage.STARTTLS, kind, f"STARTTLS refused: {obs.starttls} — {obs.starttls.gist()}")
     await upgrade_transport(obs, conn, tls_context)
     # RFC 3207 §4.2: the client must forget what it knew and ask again.
     obs.ehlo_tls = await command(conn, f"EHLO {obs.helo_name}", Stage.CAPABILITIES)
@@ -450,7 +450,7 @@ def stage_failure(session: SessionObservation, options: SmtpOptions) -> CheckRes
     details: dict[str, object] = {}
     if failure.stage is Stage.GREETING and session.greeting is not None:
         details["reply"] = session.greeting.to_dict()
-        message = f"{message} ({session.greeting.meaning()})"
+        message = f"{message} — {session.greeting.gist()}"
     message += silent_greeting_hint(failure, options.tls_mode, 465, options.port)
     return subject.failed(failure, message, details)
 
@@ -607,7 +607,7 @@ def envelope_findings(session: SessionObservation) -> list[CheckResult]:
         if reply.ok:
             results.append(subject.result(Status.PASS, f"{sent}: {reply}", details))
             continue
-        message = f"{sent}: {reply} ({reply.meaning()})"
+        message = f"{sent}: {reply} — {reply.gist()}"
         if reply.code in (450, 451) and sent.startswith("RCPT") and _DEFERRAL.search(f"{reply.enhanced} {reply}"):
             deferred = (
                 f"{sent}: {reply}: the server defers this sender for now, by greylisting or screening (Postfix "
