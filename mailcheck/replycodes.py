@@ -78,7 +78,7 @@ ENHANCED_DETAIL = {
     "2.1": "mailbox disabled, not accepting messages",
     "2.2": "mailbox full",
     "2.3": "message length exceeds the administrative limit",
-    "2.4": "mailing list expansion problem",
+    "2.4": "mailing list expansion problem (OpenSMTPD also answers it for an unknown recipient)",
     "3.0": "other or undefined mail system status",
     "3.1": "mail system full",
     "3.2": "system not accepting network messages",

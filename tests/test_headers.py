@@ -287,3 +287,41 @@ def test_parser_never_raises_on_random_text() -> None:
         analyse(("Received: " + text + "\nAuthentication-Results: " + text + "\n").encode(), "x")
 
     check()
+
+
+# OpenSMTPD and Exim (GnuTLS) lines as the daemons write them (OpenSMTPD 7.8 smtp_session.c; Exim 4.96 with
+# received_header_text's default), and Postfix's "from HELO (rdns [ip])" layout
+OPENSMTPD = (
+    "from mx-a.lab.test (localhost [127.0.0.1]) by mx-b.lab.test (OpenSMTPD) with ESMTPS id 2f4e09c1 "
+    "(TLSv1.3:TLS_AES_256_GCM_SHA384:256:NO) for <bob@lab.test>; Tue, 1 Dec 2026 10:00:00 +0000"
+)
+EXIM_GNUTLS = (
+    "from [192.0.2.7] (helo=client.example) by mx.example.net with esmtps (TLS1.3) tls "
+    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 (Exim 4.96) (envelope-from <a@client.example>) id 1abc-00012; "
+    "Tue, 1 Dec 2026 10:00:00 +0000"
+)
+POSTFIX = (
+    "from mail.example.com (mail.example.com [192.0.2.1]) by mx.example.net (Postfix) with ESMTPS id 4ABC "
+    "for <a@b.net>; Tue, 1 Dec 2026 10:00:00 +0000"
+)
+
+
+def test_opensmtpd_tls_is_read_as_opensmtpd() -> None:
+    hop = parse_received(OPENSMTPD)
+    assert hop.tls is not None and hop.tls.to_dict() == {
+        "version": "TLS 1.3", "cipher": "TLS_AES_256_GCM_SHA384", "source": "opensmtpd",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(("header", "helo"), [(POSTFIX, "mail.example.com"), (OPENSMTPD, "mx-a.lab.test")])
+def test_postfix_and_opensmtpd_write_the_helo_first(header: str, helo: str) -> None:
+    assert parse_received(header).helo == helo
+
+
+def test_a_tls12_suite_name_on_a_tls13_session_is_called_the_mtas_mislabel(cli: Cli, tmp_path: Path) -> None:
+    message = tmp_path / "exim.eml"
+    message.write_text(f"Received: {EXIM_GNUTLS}\nFrom: a@client.example\nSubject: x\n\nbody\n")
+    out = cli("headers", str(message), "--json").out
+    assert "TLS 1.3 (the MTA wrote the TLS 1.2-style suite name" in out, out
+    # and one hop is said as one hop, not "unknown from the first to the last hop"
+    assert "one hop" in out and "unknown from the first" not in out

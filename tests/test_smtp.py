@@ -388,3 +388,28 @@ def test_explain_prints_reply_and_enhanced_codes(cli: Cli) -> None:
     assert "5.7.1: delivery not authorised" in run.out
     assert "4.7.26: multiple authentication checks failed (persistent transient failure)" in run.out
     assert cli("explain", "600").code == 2
+
+
+def test_a_server_that_wants_auth_before_mail_refuses_relaying(cli: Cli, smtp_lab: SmtpLab) -> None:
+    # Given a server that refuses MAIL from anyone not logged in, in OpenSMTPD's words
+    reply = "530 5.5.1 Invalid command: Must issue an AUTH command first"
+    server = smtp_lab.start(SmtpBehaviour(hostname="mx.lab.test", mail_reply=reply))
+    # When the relay test runs
+    run = cli(*smtp_lab.args(server), "--relay-test", "--json")
+    # Then relaying is refused: a pass, quoting the server
+    relay = run.check("smtp.relay")
+    assert relay["status"] == "pass" and "must log in first" in relay["summary"] and "530 5.5.1" in relay["summary"]
+
+
+@pytest.mark.parametrize(
+    ("code", "words", "never"),
+    [
+        ("5.7.0", "other or undefined security status", "authentication succeeded"),
+        ("4.7.0", "other or undefined security status", "authentication succeeded"),
+        ("2.7.0", "authentication succeeded", "undefined security"),
+        ("5.2.4", "unknown recipient", None),
+    ],
+)
+def test_explanations_depend_on_the_class_digit(cli: Cli, code: str, words: str, never: str | None) -> None:
+    out = cli("explain", code).out
+    assert words in out and (never is None or never not in out), out

@@ -76,3 +76,48 @@ def test_every_probe_offers_only_what_it_names(probe) -> None:  # type: ignore[n
         assert context.minimum_version == context.maximum_version
     else:
         assert context.maximum_version == ssl.TLSVersion.TLSv1_2
+
+
+def test_cbc_probe_judges_what_was_negotiated(cli: Cli, smtp_lab: SmtpLab) -> None:
+    # Given a server hardened as OpenSMTPD is: ECDHE with AEAD suites only (no CBC at all)
+    context = server_context(smtp_lab.ca.issue("mx.lab.test"), smtp_lab.workdir)
+    context.set_ciphers("ECDHE+AESGCM:ECDHE+CHACHA20")
+    hardened = smtp_lab.start(context=context)
+    # When it is scanned
+    run = cli(*smtp_lab.args(hardened), "--tls-scan", "--json")
+    # Then the CBC probe is refused, and no finding claims CBC with a GCM suite as evidence
+    assert scanned(run)["CBC only"] == "refused"
+    assert not [c for c in run.checks("smtp.tls-scan") if c["summary"].startswith("accepts CBC")]
+    # And a server that does take CBC is named with a CBC suite
+    legacy = smtp_lab.start(context=legacy_context(smtp_lab))
+    cbc = next(
+        c
+        for c in cli(*smtp_lab.args(legacy), "--tls-scan", "--json").checks("smtp.tls-scan")
+        if c["summary"].startswith("accepts CBC only")
+    )
+    suite = cbc["summary"].split("(", 1)[1].split(")", 1)[0]
+    assert not any(mode in suite for mode in ("GCM", "CCM", "CHACHA20")), suite
+
+
+def test_a_server_refusing_every_handshake_is_said_so(cli: Cli, smtp_lab: SmtpLab) -> None:
+    # Given a server whose STARTTLS handshake can never complete (a TLS stack configured with nothing clients
+    # offer, as Debian 12's OpenSMTPD 6.8 against OpenSSL 3)
+    context = server_context(smtp_lab.ca.issue("mx.lab.test"), smtp_lab.workdir)
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    context.set_ciphers("PSK")
+    server = smtp_lab.start(context=context)
+    # When it is scanned
+    run = cli(*smtp_lab.args(server), "--tls-scan", "--require-tls", "--json")
+    # Then the scan says every handshake was refused, instead of saying nothing
+    (scan,) = run.checks("smtp.tls-scan")
+    assert scan["status"] == "fail" and scan["error"]["kind"] == "no-handshake", scan
+    assert "every handshake was refused" in scan["summary"]
+
+
+def test_an_endpoint_without_tls_is_said_not_scanned(cli: Cli, smtp_lab: SmtpLab) -> None:
+    from mailcheck.lab.smtp import SmtpBehaviour
+
+    server = smtp_lab.start(SmtpBehaviour(hostname="mx.lab.test", starttls=False))
+    run = cli(*smtp_lab.args(server), "--tls-scan", "--json")
+    (scan,) = run.checks("smtp.tls-scan")
+    assert scan["status"] == "info" and scan["summary"].startswith("not scanned"), scan

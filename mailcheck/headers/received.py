@@ -23,6 +23,8 @@ PROTOCOLS = (
 _TLS_VERSION = re.compile(r"\b(?:TLS|SSL)v?\s?(\d)[._](\d)\b|\bTLSv?1\b(?![._]\d)", re.IGNORECASE)
 _CIPHER_KV = re.compile(r"cipher\s*[=:]\s*([A-Za-z0-9_\-]+)", re.IGNORECASE)
 _CIPHER_POSTFIX = re.compile(r"with cipher ([A-Za-z0-9_\-]+)", re.IGNORECASE)
+_FIRST_NAME_IS_HELO = re.compile(r"^(?:Postfix|OpenSMTPD)\b|\s(?:Postfix|OpenSMTPD)\b", re.IGNORECASE)
+_OPENSMTPD_TLS = re.compile(r"((?:TLS|SSL)v\d(?:\.\d)?):([A-Za-z0-9_\-]+):(\d+):(YES|NO)", re.IGNORECASE)
 _EXIM_TLS = re.compile(r"\b(?:TLS|SSL)[-_]?v?(\d(?:[._]\d)?):([A-Za-z0-9_\-]+)")
 _COURIER_TLS = re.compile(r"\bTLS:\s*([^,]+),[^,]*,\s*([A-Za-z0-9_\-]+)")
 _IRONPORT = re.compile(r"^ESMTP/TLS/([A-Za-z0-9_\-]+)$", re.IGNORECASE)
@@ -132,6 +134,9 @@ def tls_from(comments: list[str], protocol: str | None, with_words: list[str]) -
             cipher = _CIPHER_KV.search(comment)
             dialect = "microsoft" if "," in comment else "sendmail/gmail"
             return TlsInfo(_version(comment), cipher.group(1) if cipher else None, dialect)
+        smtpd = _OPENSMTPD_TLS.fullmatch(comment.strip())
+        if smtpd:  # OpenSMTPD: version:cipher:bits:verified
+            return TlsInfo(_version(smtpd.group(1)), smtpd.group(2), "opensmtpd")
         exim = _EXIM_TLS.search(comment)
         if exim:
             digits = exim.group(1).replace("_", ".")
@@ -291,6 +296,13 @@ def parse_received(value: str, header: str = "Received") -> ReceivedHop:
     _fill(hop, values)
     with_words = [t.text for t in values.get("with", []) if t.kind == "word"]
     hop.tls = tls_from(hop.comments, hop.protocol, with_words)
+    if (
+        hop.helo is None
+        and hop.from_name
+        and not normalise_ip(hop.from_name)
+        and _FIRST_NAME_IS_HELO.search(" ".join(hop.comments))
+    ):
+        hop.helo = hop.from_name  # Postfix and OpenSMTPD write "from HELO (rdns [ip])"
     return hop
 
 

@@ -36,6 +36,7 @@ class SmtpBehaviour:
     unknown_users: set[str] = field(default_factory=set)
     greylist: set[str] = field(default_factory=set)  # RCPT answered as postgrey does: 450 4.2.0 ... Greylisted
     rcpt_replies: dict[str, str] = field(default_factory=dict)  # RCPT address → the reply, word for word
+    mail_reply: str = "250 2.1.0 Ok"  # e.g. OpenSMTPD's "530 5.5.1 Invalid command: Must issue an AUTH command first"
     throttle_sessions: int = 0  # the first N sessions are throttled (at the greeting, or at EHLO with throttle_ehlo)
     throttle_ehlo: bool = False
     throttle_reply: str = "421 4.7.0 mx.lab.test Error: too many connections from 127.0.0.1"  # Postfix's words
@@ -118,7 +119,7 @@ class SmtpLabServer(LabServer):
             elif verb == "AUTH" and "AUTH PLAIN LOGIN" in self._extensions(peer):
                 await self.auth(peer, arg)
             elif verb == "MAIL":
-                await peer.send("250 2.1.0 Ok")
+                await peer.send(b.mail_reply)
             elif verb == "RCPT":
                 await peer.send(self.rcpt_reply(arg))
             elif verb == "RSET" or verb == "NOOP":

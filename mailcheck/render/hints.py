@@ -49,6 +49,7 @@ def hint(stage: str, kind: str) -> str | None:
     return table.get((stage, kind)) or table.get(("", kind))
 
 
+_PORT = re.compile(r":(\d+)(?: |$)")
 _EXPLAIN = re.compile(r"`?mailcheck explain [0-9. ]+`?")
 _REPLY_CODE = re.compile(r"\b([245]\d\d)(?:[ -]([245]\.\d{1,3}\.\d{1,3}))?\b")
 
@@ -58,7 +59,12 @@ def hint_for(check: "CheckResult") -> str | None:
     server replied (``mailcheck explain 421 4.3.2``), or is left out when the finding has none."""
     if check.error is None:
         return None
-    advice = hint(check.error.stage.value, check.error.kind)
+    kind = check.error.kind
+    port = _PORT.search(check.target)
+    speaks_first = port is not None and int(port.group(1)) in (25, 587, 143, 110)
+    if kind == "timeout" and check.error.stage.value == "greeting" and speaks_first:
+        kind = "silent-greeting"  # "try --tls implicit" is no advice where the server speaks first in clear text
+    advice = hint(check.error.stage.value, kind)
     if not advice or "mailcheck explain" not in advice:
         return advice
     codes = _reply_codes(check)

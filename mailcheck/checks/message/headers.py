@@ -135,9 +135,15 @@ def _bar(delay: dt.timedelta | None, longest: float) -> str:
     return "█" * filled
 
 
+_TLS12_SUITE = re.compile(r"ECDHE|DHE[_-]|RSA[_-]WITH|_WITH_|CBC", re.I)
+
+
 def _tls_text(hop: Hop) -> str:
     tls = hop.received.tls
     if tls is not None:
+        if tls.version == "TLS 1.3" and tls.cipher and _TLS12_SUITE.search(tls.cipher):
+            # Exim with GnuTLS names a TLS 1.2 suite on a TLS 1.3 session: the session is what counts
+            return f"TLS 1.3 (the MTA wrote the TLS 1.2-style suite name {tls.cipher}: its mislabel)"
         return f"{tls.version or 'TLS'}" + (f" {tls.cipher}" if tls.cipher else "")
     return "no TLS" if hop.encrypted is False else "TLS unknown"
 
@@ -188,7 +194,10 @@ def path_findings(trace: Trace) -> list[CheckResult]:
         "date_header_to_last_hop_ms": round(since.total_seconds() * 1000) if since is not None else None,
         "receiving_organisation": trace.receiving_org,
     }
-    text = f"{duration_text(total)} from the first to the last hop"
+    if len(trace.hops) == 1:
+        text = "one hop: the message went straight from its sender to this server"
+    else:
+        text = f"{duration_text(total)} from the first to the last hop"
     if since is not None:
         text += f"; {duration_text(since)} since the Date header"
     slowest = max((h for h in trace.hops if h.delay), key=lambda h: h.delay or dt.timedelta(0), default=None)

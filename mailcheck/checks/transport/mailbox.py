@@ -79,7 +79,7 @@ async def probe(
     scans: list[tls_scan.ScanObservation] = []
     if options.tls_scan:
         preamble = None if options.tls_mode == "implicit" else starttls_preamble(dialect_factory)
-        reached = [s.endpoint for s in sessions if s.tls is not None]
+        reached = [s.endpoint for s in sessions if tls_scan.worth_scanning(s)]
         scans = await asyncio.gather(*(tls_scan.scan(e, preamble, ctx) for e in reached))
     return MailboxObservation(host, protocol, options, tuple(sessions), tuple(scans))
 
@@ -162,6 +162,8 @@ def evaluate(obs: MailboxObservation) -> list[CheckResult]:
         results.extend(session_findings(session, obs.options))
     for scan in obs.scans:
         results.extend(tls_scan.findings(obs.protocol, scan, tls_required=True))
+    if obs.options.tls_scan:
+        results.extend(tls_scan.unscanned(obs.protocol, obs.sessions, obs.scans))
     return results
 
 

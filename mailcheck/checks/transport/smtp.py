@@ -138,7 +138,7 @@ async def probe(host: str, options: SmtpOptions, ctx: ProbeContext) -> SmtpObser
     scans: list[tls_scan.ScanObservation] = []
     if options.tls_scan:
         preamble = None if options.tls_mode == "implicit" else starttls_preamble
-        reached = [s.endpoint for s in sessions if s.tls is not None]
+        reached = [s.endpoint for s in sessions if tls_scan.worth_scanning(s)]
 
         async def scan(endpoint: Endpoint) -> tls_scan.ScanObservation:
             key = ("tls-scan", endpoint.label, options.tls_mode)
@@ -255,6 +255,7 @@ async def dialogue(
 # unavailable"; not a broken server.
 _DEFERRAL = re.compile(r"4\.2\.0|4\.3\.2|grey|gray|greylist|try again later|come back|postscreen|"
                        r"currently unavailable|deferred", re.I)  # fmt: skip
+_AUTH_FIRST = re.compile(r"5\.7\.0|5\.7\.1|auth|log ?in|must issue", re.I)
 _THROTTLE_WORDS = re.compile(r"too many|rate.?limit|busy|throttl|try (again )?later|too fast|slow down", re.I)
 
 
@@ -389,6 +390,10 @@ def relay_finding(session: SessionObservation) -> CheckResult | None:
         return subject.result(Status.FAIL, message, details, ErrorInfo(Stage.ENVELOPE, "open-relay", message))
     if sent.startswith("RCPT"):
         return subject.result(Status.PASS, f"relaying refused: {sent} answered {reply}", details)
+    if reply.code in (530, 550, 553, 554) and _AUTH_FIRST.search(f"{reply.enhanced} {reply}"):
+        # OpenSMTPD: "530 5.5.1 Invalid command: Must issue an AUTH command first"; a stranger gets nothing
+        refused = f"relaying refused: strangers must log in first ({sent} answered {reply})"
+        return subject.result(Status.PASS, refused, details)
     message = f"the relay test could not start: {sent} answered {reply}"
     return subject.result(Status.INFO, message, details)
 
@@ -402,6 +407,8 @@ def evaluate(obs: SmtpObservation) -> list[CheckResult]:
         results.extend(session_findings(session, obs.options))
     for scan in obs.scans:
         results.extend(tls_scan.findings("smtp", scan, tls_required=not obs.options.is_opportunistic))
+    if obs.options.tls_scan:
+        results.extend(tls_scan.unscanned("smtp", obs.sessions, obs.scans))
     return said_once(results)
 
 

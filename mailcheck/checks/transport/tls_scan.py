@@ -11,10 +11,10 @@ OpenSSL 3) is reported as not tested.
 import asyncio
 import ssl
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from mailcheck.checks.transport.connection import Endpoint
+from mailcheck.checks.transport.connection import Endpoint, TransportObservation
 from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
 from mailcheck.net.stream import LineConnection
@@ -45,7 +45,14 @@ PROBES = (
     ScanProbe(
         "no forward secrecy", "RFC 9325 §4.1", "warn", ciphers="kRSA", why="RSA key exchange has no forward secrecy"
     ),
-    ScanProbe("CBC only", "RFC 9325 §4.2", "info", ciphers="ALL:!AEAD:!eNULL:!aNULL", why="CBC-mode suites (not AEAD)"),
+    # OpenSSL has no AEAD alias: the AEAD families are left out by name
+    ScanProbe(
+        "CBC only",
+        "RFC 9325 §4.2",
+        "info",
+        ciphers="ALL:!AESGCM:!AESCCM:!CHACHA20:!ARIAGCM:!eNULL:!aNULL",
+        why="CBC-mode suites (not AEAD)",
+    ),
     ScanProbe("3DES", "RFC 9325 §4.1", "warn", ciphers="3DES", why="3DES has 64-bit blocks (Sweet32)"),
     ScanProbe("RC4", "RFC 7465", "fail", ciphers="RC4", why="RC4 is prohibited"),
     ScanProbe("NULL", "RFC 9325 §4.1", "fail", ciphers="eNULL", why="NULL suites do not encrypt"),
@@ -87,6 +94,31 @@ def probe_context(probe: ScanProbe) -> ssl.SSLContext | None:
     return context
 
 
+_AEAD = ("GCM", "CCM", "CHACHA20", "POLY1305")
+OPENSSL_VERSION_NAMES = {"SSLv3": "SSLv3", "TLSv1": "TLSv1", "TLSv1_1": "TLSv1.1", "TLSv1_2": "TLSv1.2",
+                         "TLSv1_3": "TLSv1.3"}  # fmt: skip
+
+
+def in_class(probe: ScanProbe, version: str, cipher: str) -> bool:
+    """Is the negotiated VERSION/CIPHER (OpenSSL names) one of what PROBE asks about?"""
+    name = cipher.upper()
+    if probe.version is not None:
+        return version == OPENSSL_VERSION_NAMES[probe.version]
+    checks = {
+        "kRSA": lambda: "DH" not in name and "PSK" not in name and "SRP" not in name,
+        "3DES": lambda: "DES-CBC3" in name or "3DES" in name,
+        "RC4": lambda: "RC4" in name,
+        "eNULL": lambda: "NULL" in name,
+        "EXP": lambda: "EXP" in name,
+        "aNULL": lambda: name.startswith(("ADH", "AECDH")) or "ANON" in name,
+    }
+    if probe.ciphers in checks:
+        return checks[probe.ciphers]()
+    if probe.name == "CBC only":
+        return version != "TLSv1.3" and not any(mode in name for mode in _AEAD)
+    return True
+
+
 @dataclass
 class ProbeOutcome:
     probe: ScanProbe
@@ -117,7 +149,11 @@ async def _try(endpoint: Endpoint, probe: ScanProbe, preamble: Preamble | None, 
         facts = await attempt(conn.start_tls(context, endpoint.server_name))
         if isinstance(facts, ProbeError):
             return ProbeOutcome(probe, "refused", reason=facts.message)
-        return ProbeOutcome(probe, "accepted", f"{facts.version} {facts.cipher}")
+        negotiated = f"{facts.version} {facts.cipher}"
+        if not in_class(probe, facts.version, facts.cipher):
+            # what was negotiated decides, not that a handshake completed: never quote a suite outside the class
+            return ProbeOutcome(probe, "refused", reason=f"negotiated {negotiated}, which is not {probe.name}")
+        return ProbeOutcome(probe, "accepted", negotiated)
     finally:
         await conn.close()
 
@@ -148,6 +184,15 @@ def findings(protocol: str, obs: ScanObservation, tls_required: bool) -> list[Ch
     parts = [f"{state}: {', '.join(names)}" for state, names in by_state.items()]
     results = []
     unreachable = by_state.get("unreachable", [])
+    tested = [o for o in obs.outcomes if o.state in ("accepted", "refused")]
+    if tested and all(o.state == "refused" for o in tested):
+        message = (
+            f"every handshake was refused ({len(tested)} probes: each TLS version and cipher class offered): the "
+            "server cannot complete TLS with what clients offer (a broken TLS setup, or a TLS library mismatch)"
+        )
+        status = Status.FAIL if tls_required else Status.WARN
+        results.append(subject.result(status, message, details, ErrorInfo(Stage.TLS, "no-handshake", message)))
+        return results
     status = Status.ERROR if len(unreachable) == len(obs.outcomes) else Status.INFO
     results.append(subject.result(status, "; ".join(parts), details))
     for outcome in obs.outcomes:
@@ -165,3 +210,24 @@ def findings(protocol: str, obs: ScanObservation, tls_required: bool) -> list[Ch
             Subject(f"{protocol}.tls-scan", obs.endpoint.label, Stage.TLS).result(status, message, details, error)
         )
     return results
+
+
+def worth_scanning(session: TransportObservation) -> bool:
+    """A session that reached TLS, or whose handshake failed (the scan then says whether any can succeed)."""
+    return session.tls is not None or (session.failure is not None and session.failure.stage is Stage.TLS)
+
+
+def unscanned(
+    protocol: str, sessions: Sequence[TransportObservation], scans: Sequence[ScanObservation]
+) -> list[CheckResult]:
+    """A finding for each session --tls-scan did not scan, saying why (so the scan never silently skips one)."""
+    scanned = {scan.endpoint.label for scan in scans}
+    found = []
+    for session in sessions:
+        if session.endpoint.label in scanned:
+            continue
+        failure = session.failure
+        why = f"the session stopped at {failure.stage.value} ({failure.message})" if failure else "no TLS was offered"
+        subject = Subject(f"{protocol}.tls-scan", session.endpoint.label, Stage.TLS)
+        found.append(subject.result(Status.INFO, f"not scanned: {why}", {"scanned": False}))
+    return found
