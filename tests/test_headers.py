@@ -325,3 +325,20 @@ def test_a_tls12_suite_name_on_a_tls13_session_is_called_the_mtas_mislabel(cli: 
     assert "TLS 1.3 (the MTA wrote the TLS 1.2-style suite name" in out, out
     # and one hop is said as one hop, not "unknown from the first to the last hop"
     assert "one hop" in out and "unknown from the first" not in out
+
+
+def test_a_loopback_handoff_between_two_sites_is_not_inside_the_receiver(cli: Cli, tmp_path: Path) -> None:
+    # Given OpenSMTPD on site A taking a local submission, then relaying over loopback to OpenSMTPD on site B:
+    # B writes A's address as "localhost [127.0.0.1]", but A named itself (HELO) as a host of another site
+    message = tmp_path / "two-sites.eml"
+    message.write_text(
+        "Received: from mx-a.alpha.test (localhost [127.0.0.1]) by mx-b.beta.test (OpenSMTPD) with ESMTPS id "
+        "7c1e (TLSv1.3:TLS_AES_256_GCM_SHA384:256:NO) for <bob@beta.test>; Tue, 1 Dec 2026 10:00:02 +0000\n"
+        "Received: from localhost (localhost [127.0.0.1]) by mx-a.alpha.test (OpenSMTPD) with ESMTP id 2f4e "
+        "for <bob@beta.test>; Tue, 1 Dec 2026 10:00:00 +0000\n"
+        "From: alice@alpha.test\nTo: bob@beta.test\nSubject: x\nDate: Tue, 1 Dec 2026 10:00:00 +0000\n\nbody\n"
+    )
+    hops = [c for c in cli("headers", str(message), "--json").json()["checks"] if c["id"] == "headers.hop"]
+    # Then the hop into site B is the entry point (its TLS weighed), not an internal hand-off
+    entry = next(h for h in hops if h["details"].get("entry_point"))
+    assert "mx-b.beta.test" in entry["target"] and entry["details"]["tls"]["version"] == "TLS 1.3", hops

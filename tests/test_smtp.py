@@ -413,3 +413,14 @@ def test_a_server_that_wants_auth_before_mail_refuses_relaying(cli: Cli, smtp_la
 def test_explanations_depend_on_the_class_digit(cli: Cli, code: str, words: str, never: str | None) -> None:
     out = cli("explain", code).out
     assert words in out and (never is None or never not in out), out
+
+
+def test_asked_by_address_without_ptr_the_banner_is_not_called_a_mismatch(cli: Cli, smtp_lab: SmtpLab) -> None:
+    # Given a server asked by its address, which has no PTR record (as a lab or a fresh VPS often is)
+    server = smtp_lab.start(SmtpBehaviour(hostname="mx-exim.lab.test"), name="mx-exim.lab.test", address="127.0.0.77")
+    smtp_lab.dns.zone.remove("77.0.0.127.in-addr.arpa")
+    run = cli(*smtp_lab.args(server, "127.0.0.77"), "--insecure", "--json")
+    greeting = run.check("smtp.greeting")
+    # Then the fact said is the missing PTR, not a banner that names "the wrong host"
+    assert greeting["status"] == "pass" and "no PTR record" in greeting["summary"], greeting
+    assert "banner names" not in greeting["summary"]

@@ -185,8 +185,23 @@ def _local(hop: Hop) -> bool:
         (r.protocol or "").lower() in LOCAL_PROTOCOLS
         or _single_label(r.by)
         or (r.sender_host is None and r.ip is None and r.from_name is None)
-        or (r.ip is not None and _private(r.ip) and (r.sender_host is None or _single_label(r.sender_host)))
+        or (
+            r.ip is not None
+            and _private(r.ip)
+            and (r.sender_host is None or _single_label(r.sender_host))
+            and not _other_org_helo(r)
+        )
     )
+
+
+def _other_org_helo(r: ReceivedHop, receiving: frozenset[str] = frozenset()) -> bool:
+    """Over loopback or a private network, the client named itself as a host of another organisation than the
+    receiver ("from mx-a.example (localhost [127.0.0.1]) by mx-b.example"): a hand-off between sites."""
+    helo = r.helo or (r.from_name if r.from_name and not is_ip_address(r.from_name.strip("[]")) else None)
+    if not _private(r.ip) or _single_label(helo):
+        return False
+    helo_org, by_org = org_domain(helo), org_domain(r.by)
+    return helo_org is not None and by_org is not None and helo_org != by_org and helo_org not in receiving
 
 
 def _receiving_orgs(hops: list[Hop], recipient_domains: Iterable[str]) -> frozenset[str]:
@@ -215,7 +230,7 @@ def _find_border(hops: list[Hop], receiving: frozenset[str]) -> Hop | None:
             or sender_org in receiving
             or _single_label(r.sender_host)
             or (r.ip is None and sender_org is None)
-        )
+        ) and not _other_org_helo(r, receiving)
         if not from_inside:
             break
     return border

@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from mailcheck.lab.pki import make_key
 from tests import debian
+from tests.interop import exim
 
 STATE = Path(os.environ.get("MAILCHECK_INTEROP_DIR", "/tmp/mailcheck-interop"))
 DOMAIN = "interop.test"
@@ -44,6 +45,7 @@ PACKAGES = [
     "dovecot-lmtpd",
     "opendkim",
     "nginx-light",
+    *exim.NEEDS,
 ]
 BINARIES = ["ip", "knotd", "postfix", "dovecot", "opendkim", "nginx"]
 VMAIL = "mcvmail"
@@ -107,6 +109,7 @@ def make_pki() -> dict[str, Path]:
         ("mx", [f"mx.{DOMAIN}"]),
         ("imap", [f"imap.{DOMAIN}", f"pop.{DOMAIN}"]),
         ("web", [f"mta-sts.{DOMAIN}"]),
+        ("exim", [f"mx-exim.{DOMAIN}"]),
     ):
         openssl(
             "req",
@@ -181,6 +184,7 @@ mx A {MTA}
 imap A {IMAP}
 pop A {IMAP}
 mta-sts A {WEB}
+mx-exim A {exim.ADDRESS}
 @ TXT "v=spf1 ip4:127.0.0.0/8 -all"
 _dmarc TXT "v=DMARC1; p=reject; rua=mailto:dmarc@{DOMAIN}"
 mc._domainkey TXT {txt(files["dkim_txt"].read_text())}
@@ -202,6 +206,7 @@ $TTL 300
 2 PTR mx.{DOMAIN}.
 3 PTR imap.{DOMAIN}.
 4 PTR mta-sts.{DOMAIN}.
+5 PTR mx-exim.{DOMAIN}.
 """
     base = STATE / "knot"
     write(base / "zones" / f"{DOMAIN}.zone", zone)
@@ -475,6 +480,7 @@ PIDFILES = {
     "dovecot": lambda: STATE / "dovecot" / "run" / "master.pid",
     "opendkim": lambda: STATE / "dkim" / "opendkim.pid",
     "nginx": lambda: STATE / "nginx" / "nginx.pid",
+    "exim": lambda: STATE / "exim" / "exim.pid",
 }
 
 
@@ -494,6 +500,7 @@ def wait_for_ports(timeout: float = 30) -> None:
     import socket
 
     wanted = [(MTA, 25), (MTA, 587), (MTA, 465), (IMAP, 143), (IMAP, 993), (IMAP, 110), (IMAP, 995), (WEB, 443)]
+    wanted += [(exim.ADDRESS, 25), (exim.ADDRESS, 587)]
     deadline = time.monotonic() + timeout
     for address in wanted:
         while True:
@@ -508,7 +515,7 @@ def wait_for_ports(timeout: float = 30) -> None:
 
 def loopback_addresses() -> None:
     """Postfix binds only to addresses configured on an interface: give lo the lab's loopback addresses."""
-    for address in (DNS, MTA, IMAP, WEB):
+    for address in (DNS, MTA, IMAP, WEB, exim.ADDRESS):
         done = run("ip", "addr", "add", f"{address}/32", "dev", "lo", check=False)
         if done.returncode != 0 and "already assigned" not in done.stderr and "File exists" not in done.stderr:
             raise SystemExit(f"interop: cannot add {address} to lo: {done.stderr.strip()}")
@@ -525,6 +532,7 @@ def up() -> dict[str, object]:
     files = make_pki()
     for start in (knot, opendkim, dovecot, postfix, nginx):
         start(files)
+    exim.start(STATE, f"mx-exim.{DOMAIN}", files["exim_cert"], files["exim_key"], PASSWORD)
     wait_for_ports()
     env = {
         "resolver": DNS,
@@ -536,6 +544,13 @@ def up() -> dict[str, object]:
         "postscreen_port": POSTSCREEN_PORT,
         "postscreen_wait": POSTSCREEN_WAIT,
         "postfix_log": str(STATE / "postfix.log"),
+        "exim": {
+            "host": f"mx-exim.{DOMAIN}",
+            "address": exim.ADDRESS,
+            "user": exim.USER,
+            "domain": exim.MAIL_DOMAIN,
+            "state": str(STATE),
+        },
         "pids": running(),
     }
     write(STATE / "env.json", json.dumps(env, indent=2))
@@ -560,7 +575,7 @@ def down() -> None:
         else:
             print(f"interop: {name} (pid {pid}) did not stop", file=sys.stderr)
     if shutil.which("ip"):
-        for address in (DNS, MTA, IMAP, WEB):
+        for address in (DNS, MTA, IMAP, WEB, exim.ADDRESS):
             run("ip", "addr", "del", f"{address}/32", "dev", "lo", check=False)
 
 

@@ -484,6 +484,12 @@ def greeting_finding(session: SessionObservation, options: SmtpOptions) -> Check
         details["throttled_first"] = list(session.throttled)
     details["greeting_delayed"] = bool(session.greeting_ms and session.greeting_ms >= SCREENING_MS)
     names = {session.endpoint.host.lower(), *session.ptr_names}
+    if banner_host and session.endpoint.host == session.endpoint.address and not session.ptr_names:
+        # asked by address, and the address has no PTR: nothing to compare the banner with; that is the fact
+        details["ptr_missing"] = True
+        return subject.result(
+            Status.PASS, f"{summary} (the address has no PTR record to match the banner with)", details
+        )
     if banner_host and banner_host not in names:
         known = ", ".join(sorted(names - {session.endpoint.address}))
         return subject.result(
