@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from mailcheck.lab.pki import make_key
 from tests import debian
-from tests.interop import exim
+from tests.interop import exim, opensmtpd
 
 STATE = Path(os.environ.get("MAILCHECK_INTEROP_DIR", "/tmp/mailcheck-interop"))
 DOMAIN = "interop.test"
@@ -110,6 +110,7 @@ def make_pki() -> dict[str, Path]:
         ("imap", [f"imap.{DOMAIN}", f"pop.{DOMAIN}"]),
         ("web", [f"mta-sts.{DOMAIN}"]),
         ("exim", [f"mx-exim.{DOMAIN}"]),
+        ("smtpd", [f"mx-smtpd.{DOMAIN}"]),
     ):
         openssl(
             "req",
@@ -185,6 +186,7 @@ imap A {IMAP}
 pop A {IMAP}
 mta-sts A {WEB}
 mx-exim A {exim.ADDRESS}
+mx-smtpd A {opensmtpd.ADDRESS}
 @ TXT "v=spf1 ip4:127.0.0.0/8 -all"
 _dmarc TXT "v=DMARC1; p=reject; rua=mailto:dmarc@{DOMAIN}"
 mc._domainkey TXT {txt(files["dkim_txt"].read_text())}
@@ -207,6 +209,7 @@ $TTL 300
 3 PTR imap.{DOMAIN}.
 4 PTR mta-sts.{DOMAIN}.
 5 PTR mx-exim.{DOMAIN}.
+6 PTR mx-smtpd.{DOMAIN}.
 """
     base = STATE / "knot"
     write(base / "zones" / f"{DOMAIN}.zone", zone)
@@ -481,6 +484,7 @@ PIDFILES = {
     "opendkim": lambda: STATE / "dkim" / "opendkim.pid",
     "nginx": lambda: STATE / "nginx" / "nginx.pid",
     "exim": lambda: STATE / "exim" / "exim.pid",
+    "opensmtpd": lambda: STATE / "opensmtpd" / "smtpd.pid",
 }
 
 
@@ -500,7 +504,7 @@ def wait_for_ports(timeout: float = 30) -> None:
     import socket
 
     wanted = [(MTA, 25), (MTA, 587), (MTA, 465), (IMAP, 143), (IMAP, 993), (IMAP, 110), (IMAP, 995), (WEB, 443)]
-    wanted += [(exim.ADDRESS, 25), (exim.ADDRESS, 587)]
+    wanted += [(exim.ADDRESS, 25), (exim.ADDRESS, 587), (opensmtpd.ADDRESS, 25), (opensmtpd.ADDRESS, 587)]
     deadline = time.monotonic() + timeout
     for address in wanted:
         while True:
@@ -515,7 +519,7 @@ def wait_for_ports(timeout: float = 30) -> None:
 
 def loopback_addresses() -> None:
     """Postfix binds only to addresses configured on an interface: give lo the lab's loopback addresses."""
-    for address in (DNS, MTA, IMAP, WEB, exim.ADDRESS):
+    for address in (DNS, MTA, IMAP, WEB, exim.ADDRESS, opensmtpd.ADDRESS):
         done = run("ip", "addr", "add", f"{address}/32", "dev", "lo", check=False)
         if done.returncode != 0 and "already assigned" not in done.stderr and "File exists" not in done.stderr:
             raise SystemExit(f"interop: cannot add {address} to lo: {done.stderr.strip()}")
@@ -533,6 +537,7 @@ def up() -> dict[str, object]:
     for start in (knot, opendkim, dovecot, postfix, nginx):
         start(files)
     exim.start(STATE, f"mx-exim.{DOMAIN}", files["exim_cert"], files["exim_key"], PASSWORD)
+    opensmtpd.start(STATE, f"mx-smtpd.{DOMAIN}", files["smtpd_cert"], files["smtpd_key"], PASSWORD)
     wait_for_ports()
     env = {
         "resolver": DNS,
@@ -549,6 +554,14 @@ def up() -> dict[str, object]:
             "address": exim.ADDRESS,
             "user": exim.USER,
             "domain": exim.MAIL_DOMAIN,
+            "state": str(STATE),
+        },
+        "opensmtpd": {
+            "host": f"mx-smtpd.{DOMAIN}",
+            "address": opensmtpd.ADDRESS,
+            "user": opensmtpd.USER,
+            "domain": opensmtpd.MAIL_DOMAIN,
+            "hardened_port": opensmtpd.HARDENED_PORT,
             "state": str(STATE),
         },
         "pids": running(),
@@ -575,7 +588,7 @@ def down() -> None:
         else:
             print(f"interop: {name} (pid {pid}) did not stop", file=sys.stderr)
     if shutil.which("ip"):
-        for address in (DNS, MTA, IMAP, WEB, exim.ADDRESS):
+        for address in (DNS, MTA, IMAP, WEB, exim.ADDRESS, opensmtpd.ADDRESS):
             run("ip", "addr", "del", f"{address}/32", "dev", "lo", check=False)
 
 

@@ -268,38 +268,58 @@ def test_postscreen_pregreet_test_passes(cli: Cli, interop: dict[str, Any]) -> N
     assert "PASS NEW" in added and "PREGREET" not in added, added[-2000:]
 
 
+def deliver_over_starttls(interop: dict[str, Any], facts: dict[str, Any], maildir: Path, log: Any) -> Path:
+    """Send one message to the MTA at FACTS over STARTTLS (Python's smtplib, the chain verified against the
+    interop CA) and wait for it in MAILDIR; LOG() is shown if it never arrives."""
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "sender@client.test", f"bob@{facts['domain']}", "interop"
+    message.set_content(f"hello through {facts['host']}")
+    context = ssl.create_default_context(cafile=interop["ca_file"])
+    context.check_hostname = False  # dialled by address; the chain is still verified against the interop CA
+    with smtplib.SMTP(facts["address"], 25, local_hostname="client.test", timeout=10) as client:
+        client.starttls(context=context)
+        client.send_message(message)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        delivered = sorted(maildir.glob("new/*"))
+        if delivered:
+            return delivered[-1]
+        time.sleep(0.2)
+    raise AssertionError(f"not delivered to {maildir}: {log()[-2000:]}")
+
+
 # --- Exim (Debian's exim4-daemon-light, GnuTLS) ---
 
 
-def exim_run(cli: Cli, interop: dict[str, Any], *args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-    return run(cli, interop, "smtp", interop["exim"]["host"], *args, env=env)
+def mta_run(cli: Cli, interop: dict[str, Any], mta: str, *args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    return run(cli, interop, "smtp", interop[mta]["host"], *args, env=env)
 
 
-@pytest.mark.parametrize("port", ["25", "587"])
-def test_exim_sessions_and_tls(cli: Cli, interop: dict[str, Any], port: str) -> None:
-    result = exim_run(cli, interop, "--port", port)
+@pytest.mark.parametrize(("mta", "port"), [("exim", "25"), ("exim", "587"), ("opensmtpd", "25"), ("opensmtpd", "587")])
+def test_exim_and_opensmtpd_sessions_and_tls(cli: Cli, interop: dict[str, Any], mta: str, port: str) -> None:
+    result = mta_run(cli, interop, mta, "--port", port)
     assert result.code == 0, result.out
-    assert result.check("smtp.greeting")["details"]["banner_host"] == interop["exim"]["host"]
+    assert result.check("smtp.greeting")["details"]["banner_host"] == interop[mta]["host"]
     assert result.check("smtp.tls")["details"]["version"] == "TLSv1.3"
     assert result.check("smtp.certificate")["status"] == "pass"
 
 
 def test_exim_auth_after_starttls(cli: Cli, interop: dict[str, Any]) -> None:
-    good = exim_run(cli, interop, "--port", "587", "--user", interop["exim"]["user"], "--password-env", "MC_INTEROP_PW",
+    good = mta_run(cli, interop, "exim", "--port", "587", "--user", interop["exim"]["user"], "--password-env", "MC_INTEROP_PW",
                     env=secret(interop))  # fmt: skip
     assert good.check("smtp.auth")["status"] == "pass", good.out
-    bad = exim_run(cli, interop, "--port", "587", "--user", interop["exim"]["user"], "--password-env", "MC_INTEROP_PW",
+    bad = mta_run(cli, interop, "exim", "--port", "587", "--user", interop["exim"]["user"], "--password-env", "MC_INTEROP_PW",
                    env={"MC_INTEROP_PW": "wrong"})  # fmt: skip
     assert bad.check("smtp.auth")["status"] == "fail" and bad.code == 1
 
 
 def test_exim_refuses_relaying(cli: Cli, interop: dict[str, Any]) -> None:
-    relay = exim_run(cli, interop, "--relay-test").check("smtp.relay")
+    relay = mta_run(cli, interop, "exim", "--relay-test").check("smtp.relay")
     assert relay["status"] == "pass" and "relay not permitted" in relay["summary"], relay
 
 
 def test_exim_tls_scan_quotes_only_what_was_negotiated(cli: Cli, interop: dict[str, Any]) -> None:
-    result = exim_run(cli, interop, "--tls-scan")
+    result = mta_run(cli, interop, "exim", "--tls-scan")
     summary = next(c for c in result.checks("smtp.tls-scan") if "probes" in c["details"] and c["error"] is None)
     for probe in summary["details"]["probes"]:
         if probe["probe"] == "CBC only" and probe["state"] == "accepted":
@@ -314,28 +334,50 @@ def test_exim_received_header_agrees_with_exims_log(cli: Cli, interop: dict[str,
     facts = interop["exim"]
     state = Path(facts["state"])
     # Given a message Exim received over STARTTLS (sent by Python's smtplib, verifying with the interop CA)
-    message = EmailMessage()
-    message["From"], message["To"], message["Subject"] = "sender@client.test", f"bob@{facts['domain']}", "via Exim"
-    message.set_content("hello through Exim and GnuTLS")
-    context = ssl.create_default_context(cafile=interop["ca_file"])
-    context.check_hostname = False  # dialled by address; the chain is still verified against the interop CA
-    with smtplib.SMTP(facts["address"], 25, local_hostname="client.test", timeout=10) as client:
-        client.starttls(context=context)
-        client.send_message(message)
     # When Exim has delivered it and logged the session's TLS
-    delivered: list[Path] = []
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and not delivered:
-        delivered = sorted((state / "exim" / "mail" / "inbox").glob("new/*"))
-        time.sleep(0.2)
-    assert delivered, exim.mainlog(state)[-2000:]
+    delivered = deliver_over_starttls(interop, facts, state / "exim" / "mail" / "inbox", lambda: exim.mainlog(state))
     logged = re.search(r"<= sender@client\.test .* X=(TLS1\.\d):([^: ]+)", exim.mainlog(state))
     assert logged, exim.mainlog(state)[-2000:]
     version = logged.group(1).replace("TLS1.", "TLS 1.")
     # Then mailcheck's trace gives the hop the TLS version Exim logged
-    trace = cli("headers", str(delivered[-1]), "--json").json()
+    trace = cli("headers", str(delivered), "--json").json()
     hop = next(c for c in trace["checks"] if c["id"] == "headers.hop")
     assert hop["details"]["tls"]["version"] == version, (hop, logged.group(0))
     # And, where Exim/GnuTLS writes a TLS 1.2-style suite name on a TLS 1.3 session, says it is the MTA's mislabel
-    if version == "TLS 1.3" and "_WITH_" in delivered[-1].read_text():
+    if version == "TLS 1.3" and "_WITH_" in delivered.read_text():
         assert "mislabel" in hop["summary"], hop
+
+
+# --- OpenSMTPD 7.8.0p1 (built from the release tarball) ---
+
+
+def test_opensmtpd_auth_and_relay(cli: Cli, interop: dict[str, Any]) -> None:
+    facts = interop["opensmtpd"]
+    auth = mta_run(cli, interop, "opensmtpd", "--port", "587", "--user", facts["user"], "--password-env", "MC_INTEROP_PW",
+                     env=secret(interop))  # fmt: skip
+    assert auth.check("smtp.auth")["status"] == "pass", auth.out
+    relay = mta_run(cli, interop, "opensmtpd", "--relay-test").check("smtp.relay")
+    assert relay["status"] == "pass", relay
+
+
+def test_opensmtpd_hardened_listener_is_not_called_cbc(cli: Cli, interop: dict[str, Any]) -> None:
+    # Given OpenSMTPD hardened to ECDHE with AEAD suites only (the listener the issue found the false finding on)
+    result = mta_run(cli, interop, "opensmtpd", "--port", str(interop["opensmtpd"]["hardened_port"]), "--tls-scan")
+    # Then the scan never claims CBC, and its CBC probe was refused
+    assert not [c for c in result.checks("smtp.tls-scan") if c["summary"].startswith("accepts CBC")], result.out
+    summary = next(c for c in result.checks("smtp.tls-scan") if "probes" in c["details"])
+    states = {p["probe"]: p["state"] for p in summary["details"]["probes"]}
+    assert states["CBC only"] == "refused" and states["TLS 1.3"] == "accepted", states
+
+
+def test_opensmtpd_received_header_is_read_as_opensmtpd(cli: Cli, interop: dict[str, Any]) -> None:
+    facts = interop["opensmtpd"]
+    state = Path(facts["state"])
+    log = state / "opensmtpd" / "smtpd.log"
+    delivered = deliver_over_starttls(
+        interop, facts, state / "opensmtpd" / "mail", lambda: log.read_text(errors="replace")
+    )
+    trace = cli("headers", str(delivered), "--json").json()
+    hop = next(c for c in trace["checks"] if c["id"] == "headers.hop")
+    tls = hop["details"]["tls"]
+    assert tls["source"] == "opensmtpd" and tls["version"] == "TLS 1.3", hop
