@@ -111,6 +111,7 @@ def make_pki() -> dict[str, Path]:
         ("web", [f"mta-sts.{DOMAIN}"]),
         ("exim", [f"mx-exim.{DOMAIN}"]),
         ("smtpd", [f"mx-smtpd.{DOMAIN}"]),
+        ("smtpd68", [f"mx-smtpd68.{DOMAIN}"]),
     ):
         openssl(
             "req",
@@ -187,6 +188,7 @@ pop A {IMAP}
 mta-sts A {WEB}
 mx-exim A {exim.ADDRESS}
 mx-smtpd A {opensmtpd.ADDRESS}
+mx-smtpd68 A {opensmtpd.BROKEN_ADDRESS}
 @ TXT "v=spf1 ip4:127.0.0.0/8 -all"
 _dmarc TXT "v=DMARC1; p=reject; rua=mailto:dmarc@{DOMAIN}"
 mc._domainkey TXT {txt(files["dkim_txt"].read_text())}
@@ -210,6 +212,7 @@ $TTL 300
 4 PTR mta-sts.{DOMAIN}.
 5 PTR mx-exim.{DOMAIN}.
 6 PTR mx-smtpd.{DOMAIN}.
+7 PTR mx-smtpd68.{DOMAIN}.
 """
     base = STATE / "knot"
     write(base / "zones" / f"{DOMAIN}.zone", zone)
@@ -485,6 +488,7 @@ PIDFILES = {
     "nginx": lambda: STATE / "nginx" / "nginx.pid",
     "exim": lambda: STATE / "exim" / "exim.pid",
     "opensmtpd": lambda: STATE / "opensmtpd" / "smtpd.pid",
+    "opensmtpd68": lambda: STATE / "opensmtpd68" / "smtpd.pid",
 }
 
 
@@ -505,6 +509,7 @@ def wait_for_ports(timeout: float = 30) -> None:
 
     wanted = [(MTA, 25), (MTA, 587), (MTA, 465), (IMAP, 143), (IMAP, 993), (IMAP, 110), (IMAP, 995), (WEB, 443)]
     wanted += [(exim.ADDRESS, 25), (exim.ADDRESS, 587), (opensmtpd.ADDRESS, 25), (opensmtpd.ADDRESS, 587)]
+    wanted += [(opensmtpd.BROKEN_ADDRESS, 25)]
     deadline = time.monotonic() + timeout
     for address in wanted:
         while True:
@@ -519,7 +524,7 @@ def wait_for_ports(timeout: float = 30) -> None:
 
 def loopback_addresses() -> None:
     """Postfix binds only to addresses configured on an interface: give lo the lab's loopback addresses."""
-    for address in (DNS, MTA, IMAP, WEB, exim.ADDRESS, opensmtpd.ADDRESS):
+    for address in (DNS, MTA, IMAP, WEB, exim.ADDRESS, opensmtpd.ADDRESS, opensmtpd.BROKEN_ADDRESS):
         done = run("ip", "addr", "add", f"{address}/32", "dev", "lo", check=False)
         if done.returncode != 0 and "already assigned" not in done.stderr and "File exists" not in done.stderr:
             raise SystemExit(f"interop: cannot add {address} to lo: {done.stderr.strip()}")
@@ -538,6 +543,7 @@ def up() -> dict[str, object]:
         start(files)
     exim.start(STATE, f"mx-exim.{DOMAIN}", files["exim_cert"], files["exim_key"], PASSWORD)
     opensmtpd.start(STATE, f"mx-smtpd.{DOMAIN}", files["smtpd_cert"], files["smtpd_key"], PASSWORD)
+    opensmtpd.start_broken(STATE, f"mx-smtpd68.{DOMAIN}", files["smtpd68_cert"], files["smtpd68_key"])
     wait_for_ports()
     env = {
         "resolver": DNS,
@@ -588,7 +594,7 @@ def down() -> None:
         else:
             print(f"interop: {name} (pid {pid}) did not stop", file=sys.stderr)
     if shutil.which("ip"):
-        for address in (DNS, MTA, IMAP, WEB, exim.ADDRESS, opensmtpd.ADDRESS):
+        for address in (DNS, MTA, IMAP, WEB, exim.ADDRESS, opensmtpd.ADDRESS, opensmtpd.BROKEN_ADDRESS):
             run("ip", "addr", "del", f"{address}/32", "dev", "lo", check=False)
 
 

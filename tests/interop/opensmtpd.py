@@ -93,3 +93,40 @@ def smtpd_log(state: Path) -> str:
 
 def available() -> bool:
     return TARBALL.exists() and os.name == "posix"
+
+
+# Debian 12's own OpenSMTPD 6.8 fails every STARTTLS handshake with OpenSSL 3 (upstream issues 1171, 1239): a real
+# broken server. Its package conflicts with postfix too, so it is unpacked; its compiled-in queue, socket and
+# chroot are system paths (/var/spool/smtpd, /var/run/smtpd.sock, /var/lib/opensmtpd/empty).
+BROKEN_ADDRESS = "127.0.20.7"
+BROKEN_USERS = ("opensmtpd", "opensmtpq")
+
+
+def start_broken(state: Path, host: str, cert: Path, key: Path) -> int:
+    base = state / "opensmtpd68"
+    root = base / "pkg"
+    (base / "deb").mkdir(parents=True, exist_ok=True)
+    subprocess.run(["apt-get", "download", "opensmtpd"], cwd=base / "deb", check=True, capture_output=True,
+                   text=True, timeout=300)  # fmt: skip
+    for deb in (base / "deb").glob("*.deb"):
+        subprocess.run(["dpkg", "-x", str(deb), str(root)], check=True, capture_output=True, timeout=120)
+    for user in BROKEN_USERS:
+        if subprocess.run(["id", user], capture_output=True).returncode != 0:
+            subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", user],
+                           check=True, capture_output=True)  # fmt: skip
+    for directory in (Path("/var/spool/smtpd"), Path("/var/lib/opensmtpd/empty")):
+        directory.mkdir(parents=True, exist_ok=True)
+    Path("/var/spool/smtpd").chmod(0o711)
+    for name, source in (("tls.crt", cert), ("tls.key", key)):
+        (base / name).write_bytes(source.read_bytes())
+    (base / "tls.key").chmod(0o600)
+    (base / "smtpd.conf").write_text(
+        f'pki {host} cert "{base / "tls.crt"}"\npki {host} key "{base / "tls.key"}"\n'
+        f"listen on {BROKEN_ADDRESS} port 25 tls pki {host} hostname {host}\n"
+        'action "local" mbox\nmatch from any for local action "local"\n'
+    )
+    log = (base / "smtpd.log").open("ab")
+    process = subprocess.Popen([str(root / "usr" / "sbin" / "smtpd"), "-d", "-f", str(base / "smtpd.conf")],
+                               stdout=log, stderr=log, start_new_session=True)  # fmt: skip
+    (base / "smtpd.pid").write_text(f"{process.pid}\n")
+    return process.pid

@@ -381,3 +381,12 @@ def test_opensmtpd_received_header_is_read_as_opensmtpd(cli: Cli, interop: dict[
     hop = next(c for c in trace["checks"] if c["id"] == "headers.hop")
     tls = hop["details"]["tls"]
     assert tls["source"] == "opensmtpd" and tls["version"] == "TLS 1.3", hop
+
+
+def test_debian_opensmtpd_68_fails_every_handshake_and_the_scan_says_so(cli: Cli, interop: dict[str, Any]) -> None:
+    # Given Debian 12's own OpenSMTPD 6.8, whose STARTTLS handshake fails with OpenSSL 3 (a real broken server)
+    result = run(cli, interop, "smtp", "mx-smtpd68.interop.test", "--tls-scan")
+    # Then the session's TLS fails, and the scan says that no handshake can succeed, instead of saying nothing
+    assert result.check("smtp.tls")["status"] == "fail", result.out
+    (scan,) = result.checks("smtp.tls-scan")
+    assert scan["error"]["kind"] == "no-handshake" and "every handshake was refused" in scan["summary"], scan
