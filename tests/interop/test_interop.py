@@ -358,6 +358,9 @@ def test_opensmtpd_auth_and_relay(cli: Cli, interop: dict[str, Any]) -> None:
     assert auth.check("smtp.auth")["status"] == "pass", auth.out
     relay = mta_run(cli, interop, "opensmtpd", "--relay-test").check("smtp.relay")
     assert relay["status"] == "pass", relay
+    # on 587 OpenSMTPD refuses MAIL itself until the client logs in ("530 5.5.1 … AUTH command first")
+    submission = mta_run(cli, interop, "opensmtpd", "--port", "587", "--relay-test").check("smtp.relay")
+    assert submission["status"] == "pass" and "must log in first" in submission["summary"], submission
 
 
 def test_opensmtpd_hardened_listener_is_not_called_cbc(cli: Cli, interop: dict[str, Any]) -> None:
@@ -381,6 +384,7 @@ def test_opensmtpd_received_header_is_read_as_opensmtpd(cli: Cli, interop: dict[
     hop = next(c for c in trace["checks"] if c["id"] == "headers.hop")
     tls = hop["details"]["tls"]
     assert tls["source"] == "opensmtpd" and tls["version"] == "TLS 1.3", hop
+    assert hop["details"]["helo"] == "client.test", hop  # OpenSMTPD writes the HELO name first
 
 
 def test_debian_opensmtpd_68_fails_every_handshake_and_the_scan_says_so(cli: Cli, interop: dict[str, Any]) -> None:
