@@ -541,7 +541,7 @@ def up() -> dict[str, object]:
     files = make_pki()
     for start in (knot, opendkim, dovecot, postfix, nginx):
         start(files)
-    exim.start(STATE, f"mx-exim.{DOMAIN}", files["exim_cert"], files["exim_key"], PASSWORD)
+    exim.start(STATE, f"mx-exim.{DOMAIN}", files["exim_cert"], files["exim_key"], PASSWORD, files["ca"])
     opensmtpd.start(STATE, f"mx-smtpd.{DOMAIN}", files["smtpd_cert"], files["smtpd_key"], PASSWORD)
     opensmtpd.start_broken(STATE, f"mx-smtpd68.{DOMAIN}", files["smtpd68_cert"], files["smtpd68_key"])
     wait_for_ports()

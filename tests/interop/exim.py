@@ -11,6 +11,8 @@ from pathlib import Path
 ADDRESS = "127.0.20.5"
 MAIL_DOMAIN = "exim.interop.test"
 USER = f"alice@{MAIL_DOMAIN}"
+RELAY_DOMAIN = "interop.test"  # Postfix's domain, reached through OpenSMTPD
+NEXT_HOP = "127.0.20.6"  # OpenSMTPD (tests/interop/opensmtpd.py)
 SYSTEM_USER = "Debian-exim"  # compiled into Debian's binary
 NEEDS = ["libidn12"]  # a library the unpacked binary links that Postfix's packages do not bring
 
@@ -48,6 +50,7 @@ def config(state: Path, host: str, password: str) -> str:
 keep_environment =
 primary_hostname = {host}
 domainlist local_domains = {MAIL_DOMAIN}
+domainlist relay_to_domains = {RELAY_DOMAIN}
 qualify_domain = {MAIL_DOMAIN}
 spool_directory = {base}/spool
 log_file_path = {base}/log/%slog
@@ -67,15 +70,33 @@ begin acl
 acl_check_rcpt:
   accept authenticated = *
   accept domains = +local_domains
+  accept domains = +relay_to_domains
   deny   message = relay not permitted
 
 begin routers
+# mail for the Postfix domain goes on through OpenSMTPD, over STARTTLS verified against the interop CA: the
+# multi-hop path the suite traces (Exim → OpenSMTPD → Postfix → Dovecot)
+to_opensmtpd:
+  driver = manualroute
+  domains = +relay_to_domains
+  route_list = * {NEXT_HOP}
+  self = send
+  transport = remote_smtp
+
 local_user:
   driver = accept
   domains = +local_domains
   transport = maildir_delivery
 
 begin transports
+remote_smtp:
+  driver = smtp
+  port = 25
+  hosts_require_tls = *
+  tls_verify_certificates = {base}/ca.pem
+  tls_verify_cert_hostnames =
+  helo_data = {host}
+
 maildir_delivery:
   driver = appendfile
   directory = {base}/mail/inbox
@@ -92,13 +113,14 @@ plain:
 """
 
 
-def start(state: Path, host: str, cert: Path, key: Path, password: str) -> None:
+def start(state: Path, host: str, cert: Path, key: Path, password: str, ca: Path) -> None:
     exim = unpack(state)
     base = state / "exim"
     for directory in ("spool", "log", "mail"):
         (base / directory).mkdir(parents=True, exist_ok=True)
     shutil.copy(cert, base / "tls.crt")
     shutil.copy(key, base / "tls.key")
+    shutil.copy(ca, base / "ca.pem")
     (base / "exim.conf").write_text(config(state, host, password))
     subprocess.run(["chown", "-R", SYSTEM_USER, str(base)], check=True)
     (base / "exim.conf").chmod(0o640)

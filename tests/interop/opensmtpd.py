@@ -18,6 +18,8 @@ NEEDS = ["libevent-dev", "libssl-dev", "zlib1g-dev", "bison"]
 TARBALL = Path(__file__).resolve().parents[1] / "data" / "vendor" / "opensmtpd-7.8.0p1.tar.gz"
 RUN = Path("/tmp/mailcheck-interop-smtpd")  # queue, socket, pid: compiled in, so outside the wiped directory
 SYSTEM_USERS = ("_smtpd", "_smtpq")
+RELAY_DOMAIN = "interop.test"  # Postfix's domain: relayed on to Postfix (the multi-hop path the suite traces)
+NEXT_HOP = "127.0.20.2"
 
 
 def build() -> Path:
@@ -59,7 +61,9 @@ table users file:{base}/users
 {listen} port 587 tls-require pki {host} auth <creds> hostname {host}
 {listen} port {HARDENED_PORT} tls pki {host} hostname {host} ciphers "{HARDENED_CIPHERS}"
 action "local" maildir "{base}/mail" virtual <users>
+action "to-postfix" relay host "smtp+tls://{NEXT_HOP}:25" tls no-verify helo {host}
 match from any for domain "{MAIL_DOMAIN}" action "local"
+match from any for domain "{RELAY_DOMAIN}" action "to-postfix"
 """
 
 

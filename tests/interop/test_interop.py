@@ -155,9 +155,12 @@ def test_roundtrip_through_postfix_opendkim_and_dovecot(cli: Cli, interop: dict[
     assert result.check("headers.dkim")["details"]["d"] == domain
 
 
-def delivered_message(interop: dict[str, Any], subject: str, *, port: int = 587, tls: bool = True) -> Path:
+def delivered_message(
+    interop: dict[str, Any], subject: str, *, port: int = 587, tls: bool = True, via: str = "127.0.20.2"
+) -> Path:
     """Send a message through Postfix with Python's own smtplib and return the file Dovecot stored: by
-    default submitted on 587 with AUTH; with port 25, relayed in as from another MX (with or without TLS)."""
+    default submitted on 587 with AUTH; with port 25, relayed in as from another MX (with or without TLS);
+    VIA another MTA's address, sent there first (Exim relays it on through OpenSMTPD to Postfix)."""
     context = ssl.create_default_context(cafile=interop["ca_file"])
     context.check_hostname = False  # we connect by address; mailcheck's own tests check the name
     message = EmailMessage()
@@ -166,7 +169,7 @@ def delivered_message(interop: dict[str, Any], subject: str, *, port: int = 587,
     message["Subject"] = subject
     message.set_content("delivered by the interop suite\n")
     # an explicit EHLO name: smtplib would otherwise ask the system resolver for this machine's FQDN
-    with smtplib.SMTP("127.0.20.2", port, local_hostname="client.interop.test", timeout=10) as client:
+    with smtplib.SMTP(via, port, local_hostname="client.interop.test", timeout=10) as client:
         if tls:
             client.starttls(context=context)
         if port == 587:
@@ -394,3 +397,21 @@ def test_debian_opensmtpd_68_fails_every_handshake_and_the_scan_says_so(cli: Cli
     assert result.check("smtp.tls")["status"] == "fail", result.out
     (scan,) = result.checks("smtp.tls-scan")
     assert scan["error"]["kind"] == "no-handshake" and "every handshake was refused" in scan["summary"], scan
+
+
+def test_a_message_across_four_mtas_is_traced_hop_by_hop(cli: Cli, interop: dict[str, Any]) -> None:
+    # Given a message sent to Exim, which relays it to OpenSMTPD, which relays it to Postfix (STARTTLS on every
+    # hop), which hands it to Dovecot over LMTP
+    path = delivered_message(interop, f"four MTAs {time.time()}", port=25, via=interop["exim"]["address"])
+    # When mailcheck traces it
+    run_ = cli("headers", str(path), "--json")
+    hops = run_.checks("headers.hop")
+    # Then every hop is there, oldest first, with the server that received it and the TLS each MTA wrote
+    by = [h["details"]["by"] for h in hops]
+    assert by[:3] == [interop["exim"]["host"], interop["opensmtpd"]["host"], "mx.interop.test"], by
+    assert hops[-1]["details"]["with"] == "LMTP", hops[-1]
+    sources = [(h["details"]["tls"] or {}).get("source") for h in hops[:3]]
+    versions = [(h["details"]["tls"] or {}).get("version") for h in hops[:3]]
+    assert sources == ["exim", "opensmtpd", "postfix"] and versions == ["TLS 1.3"] * 3, hops
+    # And nothing about this healthy path is called a failure
+    assert not [c for c in run_.checks() if c["status"] == "fail"], run_.out
