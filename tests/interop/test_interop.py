@@ -415,3 +415,13 @@ def test_a_message_across_four_mtas_is_traced_hop_by_hop(cli: Cli, interop: dict
     assert sources == ["exim", "opensmtpd", "postfix"] and versions == ["TLS 1.3"] * 3, hops
     # And nothing about this healthy path is called a failure
     assert not [c for c in run_.checks() if c["status"] == "fail"], run_.out
+
+
+def test_opensmtpds_524_for_an_unknown_recipient_is_explained(cli: Cli, interop: dict[str, Any]) -> None:
+    # Given OpenSMTPD answering "524 5.2.4 Mailing list expansion problem" for a recipient its table lacks
+    result = mta_run(cli, interop, "opensmtpd", "--from", "probe@client.test", "--rcpt",
+                     f"nobody@{interop['opensmtpd']['domain']}")  # fmt: skip
+    rcpt = result.checks("smtp.envelope")[-1]
+    # Then the explanation says what OpenSMTPD means by it, not only the registry's "mailing list" words
+    assert rcpt["status"] == "fail" and "524 5.2.4" in rcpt["summary"], rcpt
+    assert "unknown recipient" in rcpt["summary"], rcpt
