@@ -342,3 +342,11 @@ def test_a_loopback_handoff_between_two_sites_is_not_inside_the_receiver(cli: Cl
     # Then the hop into site B is the entry point (its TLS weighed), not an internal hand-off
     entry = next(h for h in hops if h["details"].get("entry_point"))
     assert "mx-b.beta.test" in entry["target"] and entry["details"]["tls"]["version"] == "TLS 1.3", hops
+
+
+def test_opensmtpds_unknown_reverse_name_is_no_name() -> None:
+    hop = parse_received(
+        "from mx-exim.interop.test (<unknown> [127.0.20.6]) by mx-smtpd.interop.test (OpenSMTPD) with ESMTPS id "
+        "5fbb7fab (TLSv1.3:TLS_AES_256_GCM_SHA384:256:NO) for <alice@interop.test>; Tue, 1 Dec 2026 18:21:05 +0000"
+    )
+    assert hop.rdns is None and hop.helo == "mx-exim.interop.test" and hop.sender_host == "mx-exim.interop.test"

@@ -256,7 +256,7 @@ def _read_from_comment(hop: ReceivedHop, comment: str) -> None:
         if at and user and not user.upper().startswith("IDENT:"):
             hop.ident = user
         if index > 0 and not words[index - 1].upper().startswith(("IDENT:", "HELO", "EHLO")):
-            name = words[index - 1].rstrip(".").strip("()")
+            name = words[index - 1].rstrip(".").strip("()").strip("<>")  # OpenSMTPD writes "<unknown>"
             if name.lower() not in ("unknown", "helo", "ehlo") and not normalise_ip(name) and "=" not in name:
                 hop.rdns = hop.rdns or words[index - 1]
         break

@@ -413,8 +413,9 @@ def test_a_message_across_four_mtas_is_traced_hop_by_hop(cli: Cli, interop: dict
     sources = [(h["details"]["tls"] or {}).get("source") for h in hops[:3]]
     versions = [(h["details"]["tls"] or {}).get("version") for h in hops[:3]]
     assert sources == ["exim", "opensmtpd", "postfix"] and versions == ["TLS 1.3"] * 3, hops
-    # And nothing about this healthy path is called a failure
-    assert not [c for c in run_.checks() if c["status"] == "fail"], run_.out
+    # And nothing about this healthy path is called a failure or a warning (OpenSMTPD's "<unknown>" for a
+    # client without PTR is no host name, so the chain is not called broken)
+    assert not [c for c in run_.checks() if c["status"] in ("fail", "warn")], run_.out
 
 
 def test_opensmtpds_524_for_an_unknown_recipient_is_explained(cli: Cli, interop: dict[str, Any]) -> None:
