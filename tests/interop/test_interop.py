@@ -346,6 +346,9 @@ def test_exim_received_header_agrees_with_exims_log(cli: Cli, interop: dict[str,
     trace = cli("headers", str(delivered), "--json").json()
     hop = next(c for c in trace["checks"] if c["id"] == "headers.hop")
     assert hop["details"]["tls"]["version"] == version, (hop, logged.group(0))
+    # And a message with one hop is said to have one, not "unknown from the first to the last hop"
+    transit = next(c for c in trace["checks"] if c["id"] == "headers.transit")
+    assert transit["summary"].startswith("one hop"), transit
     # And, where Exim/GnuTLS writes a TLS 1.2-style suite name on a TLS 1.3 session, says it is the MTA's mislabel
     if version == "TLS 1.3" and "_WITH_" in delivered.read_text():
         assert "mislabel" in hop["summary"], hop
@@ -413,6 +416,9 @@ def test_a_message_across_four_mtas_is_traced_hop_by_hop(cli: Cli, interop: dict
     sources = [(h["details"]["tls"] or {}).get("source") for h in hops[:3]]
     versions = [(h["details"]["tls"] or {}).get("version") for h in hops[:3]]
     assert sources == ["exim", "opensmtpd", "postfix"] and versions == ["TLS 1.3"] * 3, hops
+    # And the HELO each MTA wrote: Exim in "helo=", OpenSMTPD and Postfix as the first name
+    helos = [h["details"]["helo"] for h in hops[:3]]
+    assert helos == ["client.interop.test", interop["exim"]["host"], interop["opensmtpd"]["host"]], helos
     # And nothing about this healthy path is called a failure or a warning (OpenSMTPD's "<unknown>" for a
     # client without PTR is no host name, so the chain is not called broken)
     assert not [c for c in run_.checks() if c["status"] in ("fail", "warn")], run_.out
