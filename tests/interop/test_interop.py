@@ -432,3 +432,11 @@ def test_opensmtpds_524_for_an_unknown_recipient_is_explained(cli: Cli, interop:
     # Then the explanation says what OpenSMTPD means by it, not only the registry's "mailing list" words
     assert rcpt["status"] == "fail" and "524 5.2.4" in rcpt["summary"], rcpt
     assert "unknown recipient" in rcpt["summary"], rcpt
+
+
+def test_a_daemon_dialled_by_an_address_without_ptr(cli: Cli, interop: dict[str, Any]) -> None:
+    # Given a real daemon (Debian's OpenSMTPD 6.8) asked by its address, which has no PTR record
+    result = run(cli, interop, "smtp", "127.0.20.7", "--insecure")
+    greeting = result.check("smtp.greeting")
+    # Then the fact said is the missing PTR, once, not "banner names mx-smtpd68…, not the host"
+    assert "no PTR record" in greeting["summary"] and "banner names" not in greeting["summary"], greeting
