@@ -10,7 +10,6 @@ BIND's delv and Unbound judge the same answers. Faults that signers never make a
 
 import base64
 import datetime as dt
-import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from dns.rdtypes.ANY.DNSKEY import DNSKEY
 from dns.rdtypes.ANY.RRSIG import RRSIG
 
 from mailcheck.lab.dns import Zone
+from mailcheck.net.dnssec_keys import ds_digest, signing_labels
 from mailcheck.net.dnssec_proofs import type_name
 
 Name = dns.name.Name
@@ -181,7 +181,7 @@ class SignedWorld:
     def _signature(self, zone: _SignedZone, rrset: dns.rrset.RRset, start: dt.datetime, end: dt.datetime) -> Any:
         assert zone.key is not None
         if zone.key.algorithm == PRIVATE_ALGORITHM:
-            labels = len(rrset.name) - 1 - (1 if rrset.name.is_wild() else 0)
+            labels = signing_labels(rrset.name)
             rdata = RRSIG(  # type: ignore[no-untyped-call]
                 IN, dns.rdatatype.RRSIG, rrset.rdtype, PRIVATE_ALGORITHM, labels, rrset.ttl, int(end.timestamp()),
                 int(start.timestamp()), dns.dnssec.key_id(zone.key), zone.origin, os.urandom(64),
@@ -440,8 +440,9 @@ def _ds(origin: Name, key: DNSKEY, digest: str | int) -> dns.rdata.Rdata:
         wrong = digest.startswith("wrong-")
         name = digest.removeprefix("wrong-")
         number = {"SHA1": 1, "SHA256": 2, "SHA384": 4}[name]
-        material = origin.to_digestable() + key.to_digestable()
-        value = hashlib.new(name.lower(), material + (b"wrong" if wrong else b"")).digest()
+        value = ds_digest(origin, key, number)
+        if wrong:  # the digest of some other key: flipped, so it matches none
+            value = bytes(b ^ 0xFF for b in value)
     text = f"{dns.dnssec.key_id(key)} {key.algorithm} {number} {value.hex()}"
     return dns.rdata.from_text(IN, dns.rdatatype.DS, text)
 

@@ -28,7 +28,7 @@ import dns.rrset
 
 from mailcheck.model import ProbeError
 from mailcheck.net.dns import DnsClient
-from mailcheck.net.dnssec_keys import SignatureError, describe_ds, ds_matches, usable_ds, verify
+from mailcheck.net.dnssec_keys import SignatureError, describe_ds, ds_matches, signing_labels, usable_ds, verify
 from mailcheck.net.dnssec_proofs import MALFORMED, Proof, prove_denial, prove_wildcard_expansion
 from mailcheck.net.dnssec_proofs import type_name as _type_name
 
@@ -231,12 +231,21 @@ class DnssecValidator:
             if not link.secure:
                 return _Insecure(link.reason, link.zone)
             return list(ds)
-        link, proof = await self._denial(zone, dns.rdatatype.DS, response, parent=True)
+        judged = await self._no_ds(zone, response)
+        if isinstance(judged, _Insecure):
+            return judged
+        raise _Bogus(f"{zone} signs records, but its parent proves it has no DS ({judged.reason})", zone)
+
+    async def _no_ds(self, name: dns.name.Name, response: dns.message.Message) -> _Insecure | _Link:
+        """A DS answer without a DS for NAME, judged: an insecure delegation (the parent's proof shows one
+        without DS, or an opt-out span), an insecure parent, or the secure link proving NAME is no delegation
+        (it lies inside the link's signed zone)."""
+        link, proof = await self._denial(name, dns.rdatatype.DS, response, parent=True)
         if proof is not None and proof.delegation:
-            return _Insecure(proof.reason, zone)
+            return _Insecure(proof.reason, name)
         if not link.secure:
             return _Insecure(link.reason, link.zone)
-        raise _Bogus(f"{zone} signs records, but its parent proves it has no DS ({link.reason})", zone)
+        return link
 
     # --- unsigned answers: where is the insecure delegation? ---
 
@@ -257,13 +266,8 @@ class DnssecValidator:
                 found = keys if isinstance(keys, _Insecure) else candidate
                 break
             if any(r.rdtype in _DENIAL_TYPES for r in response.authority):
-                link, proof = await self._denial(candidate, dns.rdatatype.DS, response, parent=True)
-                if proof is not None and proof.delegation:
-                    found = _Insecure(proof.reason, candidate)
-                elif not link.secure:
-                    found = _Insecure(link.reason, link.zone)
-                else:
-                    found = link.zone  # the name is inside this signed zone
+                judged = await self._no_ds(candidate, response)
+                found = judged if isinstance(judged, _Insecure) else judged.zone  # inside that signed zone
                 break
             if candidate == dns.name.root:
                 raise _Indeterminate("no signed proof of an insecure delegation came back")
@@ -311,10 +315,7 @@ class DnssecValidator:
         for _ in range(MAX_CHAIN):
             found = _find(response.answer, current, qtype)
             if found is not None:
-                link, sig = await self._verify_rrset(found, response.answer)
-                links.append(link)
-                if link.secure and sig is not None and int(sig.labels) < _labels(found.name):
-                    links.append(await self._wildcard(found.name, int(sig.labels), link.zone, response))
+                links += await self._record_links(found, response)
                 return links
             dname = _dname_above(current, response.answer)
             if dname is not None and qtype != dns.rdatatype.DNAME:
@@ -324,16 +325,24 @@ class DnssecValidator:
                 continue
             alias = _find(response.answer, current, dns.rdatatype.CNAME)
             if alias is not None and qtype != dns.rdatatype.CNAME:
-                link, sig = await self._verify_rrset(alias, response.answer)
-                links.append(_Link(link.secure, link.reason, link.zone, alias=True))
-                if link.secure and sig is not None and int(sig.labels) < _labels(alias.name):
-                    links.append(await self._wildcard(alias.name, int(sig.labels), link.zone, response))
+                links += await self._record_links(alias, response, alias=True)
                 current = alias[0].target
                 continue
             link, _ = await self._denial(current, qtype, response)
             links.append(link)
             return links
         raise _Bogus(f"the CNAME/DNAME chain from {owner} is longer than {MAX_CHAIN}", owner)
+
+    async def _record_links(
+        self, rrset: dns.rrset.RRset, response: dns.message.Message, alias: bool = False
+    ) -> list[_Link]:
+        """RRSET validated in its zone (ALIAS: a CNAME followed), and, when its RRSIG shows it was expanded
+        from a wildcard, the proof that the name itself does not exist."""
+        link, sig = await self._verify_rrset(rrset, response.answer)
+        links = [_Link(link.secure, link.reason, link.zone, alias=alias)]
+        if link.secure and sig is not None and int(sig.labels) < signing_labels(rrset.name):
+            links.append(await self._wildcard(rrset.name, int(sig.labels), link.zone, response))
+        return links
 
     async def _wildcard(
         self, owner: dns.name.Name, labels: int, zone: dns.name.Name, response: dns.message.Message
@@ -409,10 +418,6 @@ def _verdict(links: list[_Link]) -> DnssecStatus:
     last = links[-1]
     reason = last.reason if "proven" in last.reason else f"{last.reason}, validated up to a trust anchor"
     return DnssecStatus("secure", reason + via, zone=last.zone.to_text(omit_final_dot=True))
-
-
-def _labels(name: dns.name.Name) -> int:
-    return len(name.labels) - 1 - (1 if name.is_wild() else 0)
 
 
 def _proof_signer(qname: dns.name.Name, authority: list[dns.rrset.RRset], parent: bool) -> dns.name.Name | None:

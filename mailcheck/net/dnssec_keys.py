@@ -38,13 +38,14 @@ def usable_ds(records: list[Any]) -> list[Any]:
 
 def ds_matches(zone: dns.name.Name, key: Any, ds: Any) -> bool:
     """Does DS name KEY (RFC 4034 §5.1.4: digest over the owner name and the DNSKEY RDATA)?"""
-    if ds.algorithm != key.algorithm or ds.key_tag != dns.dnssec.key_id(key):
+    if ds.algorithm != key.algorithm or ds.key_tag != dns.dnssec.key_id(key) or ds.digest_type not in DS_DIGESTS:
         return False
-    digest = DS_DIGESTS.get(ds.digest_type)
-    if digest is None:
-        return False
-    material = zone.to_digestable() + key.to_digestable()
-    return bool(hashlib.new(digest, material).digest() == ds.digest)
+    return bool(ds_digest(zone, key, ds.digest_type) == ds.digest)
+
+
+def ds_digest(zone: dns.name.Name, key: Any, digest_type: int) -> bytes:
+    """The digest a DS of DIGEST_TYPE carries for KEY of ZONE: over the owner name and the DNSKEY RDATA."""
+    return hashlib.new(DS_DIGESTS[digest_type], zone.to_digestable() + key.to_digestable()).digest()
 
 
 def describe_ds(records: list[Any]) -> str:
@@ -59,8 +60,14 @@ def _when(stamp: int) -> str:
     return dt.datetime.fromtimestamp(stamp, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def signing_labels(name: dns.name.Name) -> int:
+    """The labels an RRSIG over NAME counts (RFC 4034 §3.1.3): without the root, without a leading ``*``; an
+    RRSIG with fewer signed an expansion of a wildcard."""
+    return len(name.labels) - 1 - (1 if name.is_wild() else 0)
+
+
 def rrsig_labels_ok(rrset: dns.rrset.RRset, sig: Any) -> bool:
-    return int(sig.labels) <= len(rrset.name.labels) - 1 - (1 if rrset.name.is_wild() else 0)
+    return int(sig.labels) <= signing_labels(rrset.name)
 
 
 def verify(rrset: dns.rrset.RRset, sigs: list[Any], keys: dns.rrset.RRset, now: float | None = None) -> Any:

@@ -50,11 +50,6 @@ def type_name(code: int) -> str:
     return dns.rdatatype.to_text(dns.rdatatype.RdataType.make(code))
 
 
-def _labels(name: Name) -> int:
-    """Labels that count for RRSIG (RFC 4034 §3.1.3): without the root, without a leading ``*``."""
-    return len(name.labels) - 1 - (1 if name.is_wild() else 0)
-
-
 def _ancestor(name: Name, labels: int) -> Name:
     """NAME cut to its last LABELS labels (plus the root)."""
     return Name(name.labels[-(labels + 1) :])
