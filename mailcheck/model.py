@@ -4,6 +4,7 @@ The JSON form of these types is the user-facing contract (``schema: 1``); render
 """
 
 import enum
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,25 @@ class Status(enum.StrEnum):
 
 
 _SEVERITY = {Status.PASS: 0, Status.INFO: 1, Status.WARN: 2, Status.FAIL: 3, Status.ERROR: 4}
+
+
+# How a check names an endpoint in its target (checks/transport/connection.Endpoint.label): "host:port (address)",
+# or "[address]:port"; and the ports where the server speaks first, in clear text.
+ENDPOINT_TARGET = re.compile(r"^(\S+):(\d+)( \(.*\))?$")
+CLEAR_TEXT_PORTS = (25, 587, 143, 110)
+
+
+def target_host(target: str) -> str:
+    """The host a target names, lower case: ``mx1.example.com:25 (192.0.2.10)`` → ``mx1.example.com``,
+    ``[2001:db8::1]:25`` → ``2001:db8::1``; any other target's first word."""
+    match = ENDPOINT_TARGET.match(target)
+    return (match.group(1) if match else target.split(" ")[0]).strip("[]").lower()
+
+
+def endpoint_port(target: str) -> int | None:
+    """The port of an endpoint target; None for any other target."""
+    match = ENDPOINT_TARGET.match(target)
+    return int(match.group(2)) if match else None
 
 
 class Stage(enum.StrEnum):

@@ -5,11 +5,10 @@ JSON keeps one check per endpoint."""
 import re
 from dataclasses import dataclass
 
-from mailcheck.model import CheckResult
+from mailcheck.model import ENDPOINT_TARGET, CheckResult, target_host
 
 SHOWN_PLACES = 2
 _ADDRESS = re.compile(r"\[?\b(?:\d{1,3}\.){3}\d{1,3}\b\]?|\[?\b[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}\b\]?", re.I)
-_ENDPOINT = re.compile(r"^\S+:\d+( \(.*\))?$")
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _NUMBER = re.compile(r"(?<![\w.])\d+(?![\w.])")
 _TIMING = re.compile(r"\b\d+(?:\.\d+)? ?(?:ms|s)\b")
@@ -49,14 +48,10 @@ class FindingGroup:
         return f"{self.first.details.get('certificate')} (SHA-256 {fingerprint[:16]}…)"
 
 
-def _host(target: str) -> str:
-    return target.split(" ")[0].rsplit(":", 1)[0].strip("[]").lower()
-
-
 def meaning(check: CheckResult) -> str:
     """CHECK's summary without what names its place: its host, addresses, ports and timings."""
     text = check.summary
-    host = _host(check.target)
+    host = target_host(check.target)
     if host:
         text = re.sub(re.escape(host) + r"(?::\d+)?", MASK, text, flags=re.I)
     text = _ADDRESS.sub(MASK, text)
@@ -122,7 +117,7 @@ def places_text(group: FindingGroup, show_all: bool = False) -> str:
 
 
 def _noun(places: list[str]) -> str:
-    if all(_ENDPOINT.match(p) for p in places):
+    if all(ENDPOINT_TARGET.match(p) for p in places):
         return "endpoints"
     if all(_ADDRESS.fullmatch(p) for p in places):
         return "addresses"

@@ -6,6 +6,8 @@ import re
 from importlib import resources
 from typing import TYPE_CHECKING
 
+from mailcheck.model import CLEAR_TEXT_PORTS, endpoint_port
+
 if TYPE_CHECKING:
     from mailcheck.model import CheckResult
 
@@ -49,7 +51,6 @@ def hint(stage: str, kind: str) -> str | None:
     return table.get((stage, kind)) or table.get(("", kind))
 
 
-_PORT = re.compile(r":(\d+)(?: |$)")
 _EXPLAIN = re.compile(r"`?mailcheck explain [0-9. ]+`?")
 _REPLY_CODE = re.compile(r"\b([245]\d\d)(?:[ -]([245]\.\d{1,3}\.\d{1,3}))?\b")
 
@@ -60,9 +61,7 @@ def hint_for(check: "CheckResult") -> str | None:
     if check.error is None:
         return None
     kind = check.error.kind
-    port = _PORT.search(check.target)
-    speaks_first = port is not None and int(port.group(1)) in (25, 587, 143, 110)
-    if kind == "timeout" and check.error.stage.value == "greeting" and speaks_first:
+    if kind == "timeout" and check.error.stage.value == "greeting" and endpoint_port(check.target) in CLEAR_TEXT_PORTS:
         kind = "silent-greeting"  # "try --tls implicit" is no advice where the server speaks first in clear text
     advice = hint(check.error.stage.value, kind)
     if not advice or "mailcheck explain" not in advice:

@@ -13,7 +13,6 @@ Like the table, every server-controlled string is escaped text (``rich.text.Text
 """
 
 import datetime as dt
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TextIO
@@ -22,7 +21,7 @@ from rich.console import Console
 from rich.text import Text
 
 from mailcheck.headers.trace import duration_text
-from mailcheck.model import CheckResult, Report, Stage, Status
+from mailcheck.model import CheckResult, Report, Stage, Status, endpoint_port
 from mailcheck.render.grouping import FindingGroup, group_findings, places_text
 from mailcheck.render.hints import hint_for
 from mailcheck.render.table import STATUS_STYLE, make_console
@@ -56,7 +55,6 @@ FAMILY_NAMES = {
 }
 CAPABILITY_WORD = {"smtp": "EHLO", "imap": "CAPABILITY", "pop3": "CAPA"}
 UPGRADE_WORD = {"smtp": "STARTTLS", "imap": "STARTTLS", "pop3": "STLS"}
-ENDPOINT_TARGET = re.compile(r"^\S+:(\d+)( \(.*\))?$")
 ENDPOINT_FAMILIES = ("smtp", "imap", "pop3")
 TIMELINE_BAR = 10
 
@@ -68,8 +66,7 @@ def _family(check: CheckResult) -> str:
 def _endpoint_port(check: CheckResult) -> int | None:
     if _family(check) not in ENDPOINT_FAMILIES:
         return None
-    match = ENDPOINT_TARGET.match(check.target)
-    return int(match.group(1)) if match else None
+    return endpoint_port(check.target)
 
 
 def _section_key(check: CheckResult, command: str) -> str:

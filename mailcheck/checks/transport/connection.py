@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from mailcheck.checks.transport.certificate import certificate_result
 from mailcheck.context import ProbeContext
-from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
+from mailcheck.model import CLEAR_TEXT_PORTS, CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
 from mailcheck.names import is_ip_address
 from mailcheck.net.dns import DnsAnswer
 from mailcheck.net.stream import LineConnection
@@ -110,9 +110,6 @@ async def upgrade_transport(obs: TransportObservation, conn: LineConnection, con
     """The TLS handshake after a STARTTLS/STLS reply, recording plaintext the server pipelined before it."""
     obs.tls = await conn.start_tls(context, obs.endpoint.server_name)
     obs.discarded_plaintext = conn.discarded_plaintext
-
-
-CLEAR_TEXT_PORTS = (25, 587, 143, 110)
 
 
 def silent_greeting_hint(failure: ProbeError, tls_mode: str, implicit_port: int, port: int) -> str:

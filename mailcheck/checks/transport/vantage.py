@@ -6,7 +6,7 @@ endpoints (one untrusted issuer or one banner behind unrelated domains), is said
 import re
 
 from mailcheck.checks.transport.egress import REFERENCE_MARK
-from mailcheck.model import CheckResult, ErrorInfo, Stage, Status
+from mailcheck.model import CheckResult, ErrorInfo, Stage, Status, target_host
 from mailcheck.psl import registrable_domain
 
 SHOWN = 4  # endpoints named in the summary; details.endpoints lists them all
@@ -89,7 +89,7 @@ def said_once(results: list[CheckResult]) -> list[CheckResult]:
 
 
 def _domain(target: str) -> str:
-    host = target.rsplit(":", 1)[0].split(" ")[0].strip("[]").lower()
+    host = target_host(target)
     return registrable_domain(host) or host
 
 
