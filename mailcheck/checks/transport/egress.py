@@ -73,13 +73,19 @@ async def _reference_address(host: str, port: int, ctx: ProbeContext) -> tuple[s
     return host, answer.records[0].to_text(), port
 
 
-async def _provider_reference(domain: str, port: int, ctx: ProbeContext) -> tuple[str, str, int] | None:
-    """The most preferred MX host of a large provider's DOMAIN, as a reference."""
+async def provider_mx_host(domain: str, ctx: ProbeContext) -> str | None:
+    """The most preferred MX host of a large provider's DOMAIN, looked up through the run's resolver."""
     answer = await attempt(ctx.dns.lookup(domain, "MX"))
     if not isinstance(answer, DnsAnswer) or not answer.records:
         return None
     _, host = mx_records(answer)[0]
-    return await _reference_address(host, port, ctx) if host != "." else None
+    return host if host != "." else None
+
+
+async def _provider_reference(domain: str, port: int, ctx: ProbeContext) -> tuple[str, str, int] | None:
+    """The most preferred MX host of a large provider's DOMAIN, as a reference."""
+    host = await provider_mx_host(domain, ctx)
+    return await _reference_address(host, port, ctx) if host is not None else None
 
 
 async def _connects(address: str, port: int, ctx: ProbeContext) -> bool:

@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 
 import dns.rdatatype
 
-from mailcheck.checks.routing.mx import mx_records
 from mailcheck.checks.sender_auth.blocklist import ListObservation, probe_list
 from mailcheck.checks.transport.connection import Endpoint, resolve_endpoints
-from mailcheck.checks.transport.egress import DEFAULT_REFERENCE_DOMAINS
+from mailcheck.checks.transport.egress import DEFAULT_REFERENCE_DOMAINS, provider_mx_host
 from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
 from mailcheck.net.dns import DnsAnswer
@@ -64,12 +63,8 @@ async def _targets_for(port: int, given: list[tuple[str, int]], ctx: ProbeContex
         return [host for host, target_port in given if target_port in (0, port)]
     if port in DEFAULT_SUBMISSION_HOSTS:
         return list(DEFAULT_SUBMISSION_HOSTS[port])
-    hosts = []
-    for domain in DEFAULT_REFERENCE_DOMAINS:
-        answer = await attempt(ctx.dns.lookup(domain, "MX"))
-        if isinstance(answer, DnsAnswer) and answer.records:
-            hosts.append(mx_records(answer)[0][1])
-    return [h for h in hosts if h != "."]
+    hosts = [await provider_mx_host(domain, ctx) for domain in DEFAULT_REFERENCE_DOMAINS]
+    return [h for h in hosts if h is not None]
 
 
 async def _greeting(endpoint: Endpoint, ctx: ProbeContext) -> tuple[int, str | None] | ProbeError:
@@ -125,12 +120,12 @@ async def probe(
         by_family = {f: [e for e in endpoints if (":" in e.address) == (f == 6)] for f in FAMILIES}
         return list(await asyncio.gather(*(_reach(port, f, by_family[f], ctx) for f in FAMILIES if by_family[f])))
 
-    reaches, obs.lists = await asyncio.gather(
+    reaches, lists_seen = await asyncio.gather(
         asyncio.gather(*(port_reach(port) for port in ports)),
         asyncio.gather(*(probe_list(blocklist, [], ctx) for blocklist in lists)),
     )
     obs.reach = [r for per_port in reaches for r in per_port]
-    obs.lists = list(obs.lists)
+    obs.lists = list(lists_seen)
     return obs
 
 
