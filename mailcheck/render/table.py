@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mailcheck.model import CheckResult, Report, Status
+from mailcheck.render.grouping import group_findings, places_text
 from mailcheck.textsafe import printable
 
 STATUS_STYLE = {
@@ -44,8 +45,6 @@ def render_table(report: Report, out: TextIO) -> None:
     table.add_column("check", no_wrap=True)
     table.add_column("target", overflow="fold")
     table.add_column("finding", overflow="fold", ratio=1)
-    from mailcheck.render.grouping import group_findings, places_text
-
     families = {check.id.split(".")[0] for check in report.checks}
     previous = None
     # one row per fact: the same finding on several endpoints is one row, its places in the target column
