@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from mailcheck.checks.transport import software as software_module
 from mailcheck.lab.world import MailLab
 from mailcheck.model import CheckResult, ErrorInfo, Stage, Status
 from mailcheck.render.grouping import group_findings, meaning
@@ -194,3 +195,39 @@ def test_every_hint_printed_for_the_worlds_fits_its_finding(
             for quoted in re.findall(r"mailcheck explain ([0-9. ]+)", advice):
                 code = quoted.split()[0]
                 assert code in raw["summary"] or code in json.dumps(raw["details"]), (raw, advice)
+
+
+@pytest.mark.parametrize(
+    ("software", "own", "others"),
+    [
+        ("Exim", "tls_require_ciphers", ["smtpd_tls_protocols", "ssl_min_protocol", 'protocols "tlsv1.2']),
+        ("OpenSMTPD", 'protocols "tlsv1.2:tlsv1.3"', ["smtpd_tls_protocols", "tls_require_ciphers"]),
+        ("Dovecot", "ssl_min_protocol", ["smtpd_tls_protocols", "tls_require_ciphers"]),
+        (None, "smtpd_tls_protocols", []),  # a greeting that names no software: every MTA's setting
+        ("Sendmail", "smtpd_tls_protocols", []),  # software the guide has no line for: all of it, not nothing
+    ],
+)
+def test_weak_protocol_advice_quotes_the_servers_own_software(
+    software: str | None, own: str, others: list[str]
+) -> None:
+    summary = "accepts TLS 1.0 (TLSv1 ECDHE-RSA-AES256-SHA): deprecated (RFC 8996)"
+    details = {"software": software} if software else {}
+    check = CheckResult("smtp.tls-scan", "mx.example.com:25 (192.0.2.1)", Stage.TLS, Status.WARN, summary, details,
+                        None, ErrorInfo(Stage.TLS, "weak-protocol", summary))  # fmt: skip
+    advice = hint_for(check) or ""
+    assert own in advice and not [o for o in others if o in advice], advice
+
+
+@pytest.mark.parametrize(
+    ("greeting", "named"),
+    [
+        ("mx.example.com ESMTP Exim 4.96 Tue, 01 Dec 2026 10:00:00 +0000", "Exim"),
+        ("mx.example.com ESMTP Postfix (Debian/GNU)", "Postfix"),
+        ("mx.example.com ESMTP OpenSMTPD", "OpenSMTPD"),
+        ("[CAPABILITY IMAP4rev1 STARTTLS] Dovecot (Debian) ready.", "Dovecot"),
+        ("mx.example.com Microsoft ESMTP MAIL Service ready at Tue, 1 Dec 2026", "Microsoft Exchange"),
+        ("mx.example.com ESMTP ready", None),
+    ],
+)
+def test_the_software_a_greeting_names(greeting: str, named: str | None) -> None:
+    assert software_module.named_in(greeting) == named

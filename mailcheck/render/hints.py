@@ -51,6 +51,7 @@ def hint(stage: str, kind: str) -> str | None:
     return table.get((stage, kind)) or table.get(("", kind))
 
 
+_SOFTWARE = re.compile(r"^([A-Z][\w ]*?): ")  # "Postfix: …", "Microsoft Exchange: …"
 _EXPLAIN = re.compile(r"`?mailcheck explain [0-9. ]+`?")
 _REPLY_CODE = re.compile(r"\b([245]\d\d)(?:[ -]([245]\.\d{1,3}\.\d{1,3}))?\b")
 
@@ -64,12 +65,26 @@ def hint_for(check: "CheckResult") -> str | None:
     if kind == "timeout" and check.error.stage.value == "greeting" and endpoint_port(check.target) in CLEAR_TEXT_PORTS:
         kind = "silent-greeting"  # "try --tls implicit" is no advice where the server speaks first in clear text
     advice = hint(check.error.stage.value, kind)
+    software = check.details.get("software")
+    if advice and isinstance(software, str):
+        advice = for_software(advice, software)
     if not advice or "mailcheck explain" not in advice:
         return advice
     codes = _reply_codes(check)
     if codes:
         return _EXPLAIN.sub(f"mailcheck explain {codes}", advice)
     return _EXPLAIN.sub("", advice).strip(" ;") or None
+
+
+def for_software(advice: str, software: str) -> str:
+    """Of advice written per software ("Postfix: …; Exim: …; use …"), the part for SOFTWARE and the parts that
+    name none; all of it when SOFTWARE has no part of its own."""
+    parts = advice.split("; ")
+    named = {part: _SOFTWARE.match(part) for part in parts}
+    own = [part for part, found in named.items() if found and found.group(1) == software]
+    if not own:
+        return advice
+    return "; ".join(part for part, found in named.items() if part in own or not found)
 
 
 def _reply_codes(check: "CheckResult") -> str | None:

@@ -568,12 +568,29 @@ def up() -> dict[str, object]:
             "user": opensmtpd.USER,
             "domain": opensmtpd.MAIL_DOMAIN,
             "hardened_port": opensmtpd.HARDENED_PORT,
+            "sender_port": opensmtpd.SENDER_PORT,
+            "sender_host": opensmtpd.SENDER_HOST,
             "state": str(STATE),
         },
         "pids": running(),
     }
     write(STATE / "env.json", json.dumps(env, indent=2))
     return env
+
+
+def _gone(pid: int) -> bool:
+    """Has the process exited? A daemon run in the foreground is this process's child: reap it, or it stays a
+    zombie that signal 0 still finds."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return True
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return True
+    return False
 
 
 def down() -> None:
@@ -585,10 +602,8 @@ def down() -> None:
             os.kill(pid, signal.SIGTERM)
         except OSError:
             continue
-        for _ in range(50):
-            try:
-                os.kill(pid, 0)
-            except OSError:
+        for _ in range(150):
+            if _gone(pid):
                 break
             time.sleep(0.1)
         else:

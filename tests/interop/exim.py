@@ -60,6 +60,7 @@ local_interfaces = {ADDRESS}
 tls_advertise_hosts = *
 tls_certificate = {base}/tls.crt
 tls_privatekey = {base}/tls.key
+acl_smtp_mail = acl_check_mail
 acl_smtp_rcpt = acl_check_rcpt
 never_users = root
 host_lookup =
@@ -67,6 +68,13 @@ rfc1413_hosts =
 log_selector = +tls_cipher +tls_peerdn +received_recipients
 
 begin acl
+# submission the way many Exim guides set it up: no MAIL on 587 before AUTH, with an enhanced code in the text
+acl_check_mail:
+  deny   condition = ${{if ={{$received_port}}{{587}}}}
+         !authenticated = *
+         message = 5.7.0 Authentication required
+  accept
+
 acl_check_rcpt:
   accept authenticated = *
   accept domains = +local_domains

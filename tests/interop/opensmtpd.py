@@ -20,6 +20,10 @@ RUN = Path("/tmp/mailcheck-interop-smtpd")  # queue, socket, pid: compiled in, s
 SYSTEM_USERS = ("_smtpd", "_smtpq")
 RELAY_DOMAIN = "interop.test"  # Postfix's domain: relayed on to Postfix (the multi-hop path the suite traces)
 NEXT_HOP = "127.0.20.2"
+# a listener that plays another organisation's outbound relay: a local program submits over loopback (OpenSMTPD
+# writes "localhost [127.0.0.1]" for it), and the relay hands the message on to Postfix as mail.sender.test
+SENDER_PORT = 2527
+SENDER_HOST = "mail.sender.test"
 
 
 def build() -> Path:
@@ -60,8 +64,11 @@ table users file:{base}/users
 {listen} port 25 tls pki {host} hostname {host}
 {listen} port 587 tls-require pki {host} auth <creds> hostname {host}
 {listen} port {HARDENED_PORT} tls pki {host} hostname {host} ciphers "{HARDENED_CIPHERS}"
+{listen} port {SENDER_PORT} tag SENDER hostname {SENDER_HOST}
 action "local" maildir "{base}/mail" virtual <users>
 action "to-postfix" relay host "smtp+tls://{NEXT_HOP}:25" tls no-verify helo {host}
+action "as-sender" relay host "smtp+tls://{NEXT_HOP}:25" tls no-verify helo {SENDER_HOST}
+match from any tag SENDER for domain "{RELAY_DOMAIN}" action "as-sender"
 match from any for domain "{MAIL_DOMAIN}" action "local"
 match from any for domain "{RELAY_DOMAIN}" action "to-postfix"
 """

@@ -156,11 +156,18 @@ def test_roundtrip_through_postfix_opendkim_and_dovecot(cli: Cli, interop: dict[
 
 
 def delivered_message(
-    interop: dict[str, Any], subject: str, *, port: int = 587, tls: bool = True, via: str = "127.0.20.2"
+    interop: dict[str, Any],
+    subject: str,
+    *,
+    port: int = 587,
+    tls: bool = True,
+    via: str = "127.0.20.2",
+    source: str | None = None,
 ) -> Path:
     """Send a message through Postfix with Python's own smtplib and return the file Dovecot stored: by
     default submitted on 587 with AUTH; with port 25, relayed in as from another MX (with or without TLS);
-    VIA another MTA's address, sent there first (Exim relays it on through OpenSMTPD to Postfix)."""
+    VIA another MTA's address, sent there first (Exim relays it on through OpenSMTPD to Postfix); from the
+    SOURCE address when given."""
     context = ssl.create_default_context(cafile=interop["ca_file"])
     context.check_hostname = False  # we connect by address; mailcheck's own tests check the name
     message = EmailMessage()
@@ -169,7 +176,8 @@ def delivered_message(
     message["Subject"] = subject
     message.set_content("delivered by the interop suite\n")
     # an explicit EHLO name: smtplib would otherwise ask the system resolver for this machine's FQDN
-    with smtplib.SMTP(via, port, local_hostname="client.interop.test", timeout=10) as client:
+    bind = (source, 0) if source else None
+    with smtplib.SMTP(via, port, local_hostname="client.interop.test", timeout=10, source_address=bind) as client:
         if tls:
             client.starttls(context=context)
         if port == 587:
@@ -319,6 +327,15 @@ def test_exim_auth_after_starttls(cli: Cli, interop: dict[str, Any]) -> None:
 def test_exim_refuses_relaying(cli: Cli, interop: dict[str, Any]) -> None:
     relay = mta_run(cli, interop, "exim", "--relay-test").check("smtp.relay")
     assert relay["status"] == "pass" and "relay not permitted" in relay["summary"], relay
+    # on 587 Exim is set up as many guides do it: no MAIL before AUTH, "550 5.7.0 Authentication required"
+    submission = mta_run(cli, interop, "exim", "--port", "587", "--relay-test")
+    refused = submission.check("smtp.relay")
+    assert refused["status"] == "pass" and "550 5.7.0" in refused["summary"], refused
+    assert "must log in first" in refused["summary"], refused
+    # and the code is explained by its class: 5.7.0 is an undefined security status, never "authentication
+    # succeeded" (2.7.0's meaning)
+    meaning = refused["details"]["dialogue"][0]["reply"]["meaning"]
+    assert "5.7.0: other or undefined security status" in meaning and "succeeded" not in meaning, meaning
 
 
 def test_exim_tls_scan_quotes_only_what_was_negotiated(cli: Cli, interop: dict[str, Any]) -> None:
@@ -329,6 +346,20 @@ def test_exim_tls_scan_quotes_only_what_was_negotiated(cli: Cli, interop: dict[s
             assert not any(mode in probe["negotiated"] for mode in ("GCM", "CCM", "CHACHA20")), probe
         if probe["probe"] == "TLS 1.3":
             assert probe["state"] == "accepted"
+
+
+def test_exims_weak_protocol_advice_quotes_exims_settings(cli: Cli, interop: dict[str, Any]) -> None:
+    # Given Exim as Debian builds it (GnuTLS, whose defaults still accept TLS 1.0 and 1.1: a true finding)
+    args = ("smtp", interop["exim"]["host"], "--resolver", interop["resolver"], "--ca-file", interop["ca_file"],
+            "--tls-scan")  # fmt: skip
+    weak = [
+        c for c in cli(*args, "--json").checks("smtp.tls-scan") if (c["error"] or {}).get("kind") == "weak-protocol"
+    ]
+    assert weak and all(c["details"]["software"] == "Exim" for c in weak), weak
+    # Then the report's advice is Exim's own setting, not Postfix's or Dovecot's
+    report = cli(*args).out
+    assert "tls_require_ciphers = NORMAL:-VERS-TLS1.0:-VERS-TLS1.1" in report, report
+    assert "smtpd_tls_protocols" not in report and "ssl_min_protocol" not in report, report
 
 
 def test_exim_received_header_agrees_with_exims_log(cli: Cli, interop: dict[str, Any], tmp_path: Path) -> None:
@@ -440,3 +471,27 @@ def test_a_daemon_dialled_by_an_address_without_ptr(cli: Cli, interop: dict[str,
     greeting = result.check("smtp.greeting")
     # Then the fact said is the missing PTR, once, not "banner names mx-smtpd68…, not the host"
     assert "no PTR record" in greeting["summary"] and "banner names" not in greeting["summary"], greeting
+
+
+def test_a_local_submission_at_another_organisation_is_not_the_receivers_inside(
+    cli: Cli, interop: dict[str, Any]
+) -> None:
+    # Given a program at another organisation submitting over loopback to its own outbound relay (OpenSMTPD, which
+    # writes "localhost [127.0.0.1]" for it), which relays the message to the recipient's MX (Postfix) as
+    # mail.sender.test over STARTTLS
+    facts = interop["opensmtpd"]
+    subject = f"from another organisation {time.time()}"
+    path = delivered_message(interop, subject, port=facts["sender_port"], tls=False, via=facts["address"],
+                             source="127.0.0.1")  # fmt: skip
+    assert "localhost [127.0.0.1]" in path.read_text(errors="replace"), path.read_text(errors="replace")[:1500]
+    # When mailcheck traces it
+    run_ = cli("headers", str(path), "--json")
+    hops = run_.checks("headers.hop")
+    relay, mx = hops[0]["details"], hops[1]["details"]
+    assert (relay["rdns"], relay["by"], mx["by"]) == ("localhost", facts["sender_host"], "mx.interop.test"), hops
+    # Then the loopback submission belongs to the sender's site, not to the receiving organisation, and the
+    # message entered the receiving organisation at Postfix, whose TLS is weighed
+    assert not relay["internal"] and mx["entry_point"], hops
+    tls = run_.check("headers.tls")
+    assert tls["status"] == "pass" and tls["details"]["hop"] == 2, tls
+    assert mx["tls"]["version"] == "TLS 1.3", mx

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mailcheck.checks.transport import tls_scan
+from mailcheck.checks.transport import software, tls_scan
 from mailcheck.checks.transport.connection import (
     Endpoint,
     TransportObservation,
@@ -161,7 +161,8 @@ def evaluate(obs: MailboxObservation) -> list[CheckResult]:
     for session in obs.sessions:
         results.extend(session_findings(session, obs.options))
     for scan in obs.scans:
-        results.extend(tls_scan.findings(obs.protocol, scan, tls_required=True))
+        named = software.of_endpoint(obs.sessions, scan.endpoint.label)
+        results.extend(tls_scan.findings(obs.protocol, scan, True, named))
     if obs.options.tls_scan:
         results.extend(tls_scan.unscanned(obs.protocol, obs.sessions, obs.scans))
     return results

@@ -9,7 +9,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from mailcheck.checks.transport import egress, tls_scan
+from mailcheck.checks.transport import egress, software, tls_scan
 from mailcheck.checks.transport.connection import (
     Endpoint,
     TransportObservation,
@@ -406,7 +406,8 @@ def evaluate(obs: SmtpObservation) -> list[CheckResult]:
     for session in obs.sessions:
         results.extend(session_findings(session, obs.options))
     for scan in obs.scans:
-        results.extend(tls_scan.findings("smtp", scan, tls_required=not obs.options.is_opportunistic))
+        named = software.of_endpoint(obs.sessions, scan.endpoint.label)
+        results.extend(tls_scan.findings("smtp", scan, not obs.options.is_opportunistic, named))
     if obs.options.tls_scan:
         results.extend(tls_scan.unscanned("smtp", obs.sessions, obs.scans))
     return said_once(results)

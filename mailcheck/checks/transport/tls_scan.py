@@ -169,18 +169,21 @@ async def scan(endpoint: Endpoint, preamble: Preamble | None, ctx: ProbeContext)
     return ScanObservation(endpoint, list(outcomes))
 
 
-def findings(protocol: str, obs: ScanObservation, tls_required: bool) -> list[CheckResult]:
-    """A summary per endpoint, then one finding per weak thing the server accepted."""
+def findings(protocol: str, obs: ScanObservation, tls_required: bool, software: str | None = None) -> list[CheckResult]:
+    """A summary per endpoint, then one finding per weak thing the server accepted (with the SOFTWARE its
+    greeting named, so the advice quotes that software's settings)."""
     subject = Subject(f"{protocol}.tls-scan", obs.endpoint.label, Stage.TLS)
     by_state: dict[str, list[str]] = {}
     for outcome in obs.outcomes:
         by_state.setdefault(outcome.state, []).append(outcome.probe.name)
-    details = {
+    details: dict[str, object] = {
         "probes": [
             {"probe": o.probe.name, "state": o.state, "negotiated": o.negotiated or None, "reason": o.reason or None}
             for o in obs.outcomes
         ]
     }
+    if software:
+        details["software"] = software
     parts = [f"{state}: {', '.join(names)}" for state, names in by_state.items()]
     results = []
     unreachable = by_state.get("unreachable", [])
