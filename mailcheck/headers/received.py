@@ -27,6 +27,7 @@ _FIRST_NAME_IS_HELO = re.compile(r"^(?:Postfix|OpenSMTPD)\b|\s(?:Postfix|OpenSMT
 _OPENSMTPD_TLS = re.compile(r"((?:TLS|SSL)v\d(?:\.\d)?):([A-Za-z0-9_\-]+):(\d+):(YES|NO)", re.IGNORECASE)
 _EXIM_TLS = re.compile(r"\b(?:TLS|SSL)[-_]?v?(\d(?:[._]\d)?):([A-Za-z0-9_\-]+)")
 _COURIER_TLS = re.compile(r"\bTLS:\s*([^,]+),[^,]*,\s*([A-Za-z0-9_\-]+)")
+_NO_NAME = ("unknown", "helo", "ehlo", "softdnserr")  # what servers write where a reverse lookup found no name
 _IRONPORT = re.compile(r"^ESMTP/TLS/([A-Za-z0-9_\-]+)$", re.IGNORECASE)
 
 
@@ -88,9 +89,13 @@ def normalise_ip(text: str) -> tuple[str, int | None] | None:
     match = re.match(r"^\[(.*)\]:(\d{1,5})$", value)
     if match:
         value, port = match.group(1), int(match.group(2))
+    bracketed = value.startswith("[")
     value = value.strip("[]")
     match = re.match(r"^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$", value)
     if match:
+        value, port = match.group(1), int(match.group(2))
+    match = re.match(r"^(\d{1,3}(?:\.\d{1,3}){3})\.(\d{1,5})$", value) if bracketed else None
+    if match:  # Exim 3 writes the client's port as a fifth part: [192.0.2.1.63559]
         value, port = match.group(1), int(match.group(2))
     if value.lower().startswith("ipv6:"):
         value = value[5:]
@@ -144,6 +149,8 @@ def tls_from(comments: list[str], protocol: str | None, with_words: list[str]) -
         courier = _COURIER_TLS.search(comment)
         if courier:
             return TlsInfo(_version(courier.group(1)), courier.group(2), "courier")
+    if any(c.strip() == "TLS" for c in comments) and _microsoft(with_words):
+        return TlsInfo(None, None, "microsoft")  # Exchange 2010/2013: "with Microsoft SMTP Server (TLS)"
     if protocol and (iron := _IRONPORT.match(protocol)):
         return TlsInfo(None, iron.group(1), "ironport")
     words = [w.lower() for w in with_words]
@@ -251,13 +258,15 @@ def _read_from_comment(hop: ReceivedHop, comment: str) -> None:
         ip = normalise_ip(candidate)
         if ip is None:
             continue
+        if index > 0 and words[index - 1].upper() in ("HELO", "EHLO", "LHLO"):
+            continue  # CommuniGate: "(account u@x HELO [10.0.0.1])", what the client said, not what was seen
         if hop.ip is None:
             hop.ip, hop.port = ip
         if at and user and not user.upper().startswith("IDENT:"):
             hop.ident = user
         if index > 0 and not words[index - 1].upper().startswith(("IDENT:", "HELO", "EHLO")):
             name = words[index - 1].rstrip(".").strip("()").strip("<>")  # OpenSMTPD writes "<unknown>"
-            if name.lower() not in ("unknown", "helo", "ehlo") and not normalise_ip(name) and "=" not in name:
+            if name.lower() not in _NO_NAME and not normalise_ip(name) and "=" not in name:
                 hop.rdns = hop.rdns or words[index - 1]
         break
 
@@ -303,7 +312,61 @@ def parse_received(value: str, header: str = "Received") -> ReceivedHop:
         and _FIRST_NAME_IS_HELO.search(" ".join(hop.comments))
     ):
         hop.helo = hop.from_name  # Postfix and OpenSMTPD write "from HELO (rdns [ip])"
+    _receiver_view(hop, values.get("from", []), with_words)
     return hop
+
+
+# Layouts whose first name is the one the receiver looked up, and the client's own (HELO) name comes after it
+_SAID_HELO = re.compile(r"^(?:HELO|EHLO|LHLO)(?:\s+(\S*))?$", re.IGNORECASE)  # qmail, GMX, Zimbra: (HELO x)
+_BARE_ADDRESS = re.compile(r"^(?:[^@\s\[\]]+@)?[0-9A-Fa-f:.]+$")  # qmail, Critical Path: (1.2.3.4), (user@ip)
+_VERIFIED = re.compile(r"^\[[^\]]+\]\s+verified$", re.IGNORECASE)  # CommuniGate: ([ip] verified)
+_GLUED = re.compile(r"^from\s+([^\s()]+)\(([0-9A-Fa-f:.]+)\)")  # obtuse smtpd: from rdns(ip)
+_CLAIMING = re.compile(r'claiming to be "([^"]*)"', re.IGNORECASE)
+_EXIM = re.compile(r"\bExim\b")
+
+
+def _microsoft(with_words: list[str]) -> bool:
+    return "microsoft" in " ".join(with_words).lower()
+
+
+def _bare_address(comment: str) -> bool:
+    """qmail's "(192.0.2.1)" or "(user@192.0.2.1)"; not XMail's "(192.0.2.1:25)", whose first name is the HELO."""
+    if not _BARE_ADDRESS.match(comment):
+        return False
+    ip = normalise_ip(comment.split("@")[-1])
+    return ip is not None and ip[1] is None
+
+
+def _receiver_view(hop: ReceivedHop, tokens: list[Token], with_words: list[str]) -> None:
+    """In qmail, Exim, CommuniGate, GMX, Zimbra and obtuse smtpd lines, the first name after "from" is the
+    reverse-DNS name the receiver found and the client's HELO is given apart (or equals it when left out):
+    file it as ``rdns`` so hop labels and the forged-HELO reasoning use the receiver's view."""
+    name = hop.from_name
+    if hop.rdns or not name or not tokens or tokens[0].kind != "word":
+        return
+    comments = [t.text.strip() for t in tokens[1:] if t.kind == "comment"]
+    said = next((m for c in comments if (m := _SAID_HELO.match(c))), None)
+    if normalise_ip(name) or "." not in name.strip("."):
+        # a reverse lookup gives a full name: "DPLAPTOP" or "192.0.2.1" first is no reverse name
+        if said is not None and hop.helo is None:
+            hop.helo = said.group(1) or ""
+        return
+    first = comments[0] if comments else ""
+    exim = bool(_EXIM.search(" ".join(hop.comments)))
+    glued = _GLUED.match(hop.raw)
+    if said is not None:
+        hop.rdns, hop.helo = name, said.group(1) or ""  # "(HELO )": the client said an empty HELO
+    elif glued and glued.group(1) == name:
+        claimed = _CLAIMING.search(hop.raw)  # written only when the HELO differs from the name looked up
+        hop.rdns, hop.helo = name, claimed.group(1) if claimed else name
+    elif exim and first and " " not in first and any(t.kind == "literal" for t in tokens[1:]):
+        hop.rdns, hop.helo = name, first  # Exim 3: name (helo) [ip.port]
+    elif (
+        (first and not _microsoft(with_words) and _bare_address(first))  # qmail, Critical Path: name (ip)
+        or _VERIFIED.match(first)  # CommuniGate: name ([ip] verified)
+        or (exim and first.startswith("["))  # Exim 4: name ([ip]:port helo=x), a verified host name
+    ):
+        hop.rdns, hop.helo = name, hop.helo or name  # no HELO written apart: it equalled the name
 
 
 def _protocol(tokens: list[Token]) -> str | None:

@@ -316,7 +316,8 @@ def build_trace(
             before = hops[index - 1].received
             ours = hop.received
             if before.by and (ours.sender_host or ours.ip):
-                hop.continuous = _same_host(before.by, ours.sender_host) or before.by == ours.ip
+                names = (ours.sender_host, ours.helo, ours.from_name)  # the name looked up, or the one said
+                hop.continuous = any(_same_host(before.by, n) for n in names) or before.by == ours.ip
     recipients = [
         *context.recipient_domains,
         *(h.received.recipient.rpartition("@")[2] for h in hops if h.received.recipient),
