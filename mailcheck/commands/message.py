@@ -13,17 +13,21 @@ from mailcheck.options import CommonOptions, common_options
 def headers(source: str, redact: bool, opts: CommonOptions) -> None:
     """Trace a message's path from its headers, offline: hops oldest first with delays and clock skew,
     TLS per hop, chain gaps, where it entered the receiving organisation, which authentication results to
-    trust, DKIM-Signature lint and spam-filter verdicts. FILE is a whole .eml, headers only, or a paste."""
+    trust, DKIM-Signature lint and spam-filter verdicts. FILE is a whole .eml, headers only, a paste, or an
+    Outlook .msg (with the msg extra)."""
     from mailcheck.checks.message import headers as headers_check
+    from mailcheck.headers import outlook_msg
     from mailcheck.message import read_input
     from mailcheck.runner import run_check
 
     data = read_input(source)
+    label = "stdin" if source == "-" else source
+    if outlook_msg.is_outlook_msg(data):
+        data = outlook_msg.internet_headers(data, label)
     if redact:
         from mailcheck.headers.redact import redact as redact_text
 
         data = redact_text(data)
-    label = "stdin" if source == "-" else source
     execute(
         "headers",
         label,

@@ -52,6 +52,14 @@ def unsubscribe_findings(block: HeaderBlock) -> list[CheckResult]:
             f"bulk mail ({why}) without one-click unsubscribe (RFC 8058): it lacks {' and '.join(missing)}; "
             f"{REQUIRED_BY}"
         )
+        if block.first("List-Post") and not block.first("List-Unsubscribe"):
+            # a discussion list (people post to it, RFC 2369): the providers' rule is about marketing mail
+            message = (
+                f"a discussion list ({why}, List-Post) without one-click unsubscribe (RFC 8058): the providers' "
+                "rule targets marketing and subscribed bulk mail; a list reaching many Gmail or Yahoo users may "
+                "still be filtered without it"
+            )
+            return [subject.result(Status.INFO, message, details)]
         error = ErrorInfo(Stage.PARSE, "no-one-click-unsubscribe", message)
         return [subject.result(Status.FAIL, message, details, error)]
     unsigned = {"list-unsubscribe", "list-unsubscribe-post"} - _signed_fields(block)

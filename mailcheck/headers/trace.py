@@ -154,7 +154,14 @@ def _same_host(a: str | None, b: str | None) -> bool:
     if not a or not b:
         return False
     a, b = a.lower().rstrip("."), b.lower().rstrip(".")
-    return a == b or (org_domain(a) is not None and org_domain(a) == org_domain(b))
+    if a == b:
+        return True
+    org_a, org_b = org_domain(a), org_domain(b)
+    if org_a is None or org_b is None:
+        return False
+    # one provider under several domains (Microsoft names a host *.outlook.com in one line, *.office365.com in
+    # the next)
+    return org_a == org_b or any(org_a in family and org_b in family for family in PROVIDER_FAMILIES)
 
 
 @dataclass(frozen=True)

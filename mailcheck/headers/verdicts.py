@@ -1,5 +1,6 @@
 """Spam-filter verdict headers decoded into words: SpamAssassin, rspamd, Microsoft 365 (SCL, BCL, SFV, CAT),
-Proofpoint, Barracuda, Mimecast."""
+Proofpoint, Barracuda, Mimecast (the gateways and mailbox providers are in ``gateways``; ``filters`` holds the
+registry of both)."""
 
 import re
 from collections.abc import Callable
@@ -64,25 +65,27 @@ class Verdict:
     spam: bool | None
     words: list[str] = field(default_factory=list)
     facts: dict[str, object] = field(default_factory=dict)
+    at: str | None = None  # the host whose Received field lies just below this one: where it was judged
 
     def to_dict(self) -> dict[str, object]:
-        return {"header": self.header, "filter": self.filter, "spam": self.spam, "words": self.words, **self.facts}
+        found = {"header": self.header, "filter": self.filter, "spam": self.spam, "words": self.words, "at": self.at}
+        return found | self.facts
 
 
-def _number(text: str) -> float | None:
+def number(text: str) -> float | None:
     try:
         return float(text)
     except ValueError:
         return None
 
 
-def _pairs(value: str, separator: str = ";") -> dict[str, str]:
-    pairs: dict[str, str] = {}
+def pairs(value: str, separator: str = ";") -> dict[str, str]:
+    found: dict[str, str] = {}
     for part in value.split(separator):
         key, sep, item = part.partition(":")
         if sep:
-            pairs[key.strip().upper()] = item.strip()
-    return pairs
+            found[key.strip().upper()] = item.strip()
+    return found
 
 
 def spamassassin(name: str, value: str) -> Verdict:
@@ -91,9 +94,9 @@ def spamassassin(name: str, value: str) -> Verdict:
     required = re.search(r"required=(-?[\d.]+)", value)
     tests = re.search(r"tests=([^\s]+(?:\s*,\s*[^\s=]+)*)", value)
     names = [t.strip() for t in tests.group(1).split(",") if t.strip()] if tests else []
-    facts: dict[str, object] = {"score": _number(score.group(1)) if score else None, "tests": names}
+    facts: dict[str, object] = {"score": number(score.group(1)) if score else None, "tests": names}
     if required:
-        facts["threshold"] = _number(required.group(1))
+        facts["threshold"] = number(required.group(1))
     words = [f"{'spam' if spam else 'not spam'} (score {facts['score']} of {facts.get('threshold', '?')} needed)"]
     return Verdict(name, "SpamAssassin", spam, words, facts)
 
@@ -111,25 +114,31 @@ def rspamd(name: str, value: str) -> Verdict:
 
 
 def forefront(name: str, value: str) -> Verdict:
-    pairs = _pairs(value)
+    found = pairs(value)
     words = []
     spam = None
-    if "SCL" in pairs and pairs["SCL"].lstrip("-").isdigit():
-        level = int(pairs["SCL"])
+    if "SCL" in found and found["SCL"].lstrip("-").isdigit():
+        level = int(found["SCL"])
         spam = level >= 5
         words.append(f"SCL {level}: {SCL.get(level, 'not spam' if level < 5 else 'spam')}")
-    if pairs.get("SFV") in SFV:
-        words.append(f"SFV {pairs['SFV']}: {SFV[pairs['SFV']]}")
-    if pairs.get("CAT") in CAT:
-        words.append(f"CAT {pairs['CAT']}: {CAT[pairs['CAT']]}")
-    if pairs.get("IPV") in IPV:
-        words.append(f"IPV {pairs['IPV']}: {IPV[pairs['IPV']]}")
-    if pairs.get("DIR"):
-        words.append({"INB": "inbound", "OUT": "outbound", "INT": "internal"}.get(pairs["DIR"], pairs["DIR"]))
+    if found.get("SFV") in SFV:
+        words.append(f"SFV {found['SFV']}: {SFV[found['SFV']]}")
+    if found.get("CAT") in CAT:
+        words.append(f"CAT {found['CAT']}: {CAT[found['CAT']]}")
+    if found.get("IPV") in IPV:
+        words.append(f"IPV {found['IPV']}: {IPV[found['IPV']]}")
+    if found.get("SRV") == "BULK":
+        words.append("SRV BULK: filtered as bulk mail")
+    if found.get("SFTY"):
+        words.append(f"SFTY {found['SFTY']}: a safety tip was shown")
+    if found.get("DIR"):
+        words.append({"INB": "inbound", "OUT": "outbound", "INT": "internal"}.get(found["DIR"], found["DIR"]))
+    if spam is None and found.get("SFV") in ("SPM", "SKS", "BLK", "SKB"):
+        spam = True
     facts: dict[str, object] = {
         k.lower(): v
-        for k, v in pairs.items()
-        if k in ("CIP", "CTRY", "LANG", "SCL", "SFV", "CAT", "IPV", "DIR", "H", "PTR")
+        for k, v in found.items()
+        if k in ("CIP", "CTRY", "LANG", "SCL", "SFV", "CAT", "IPV", "DIR", "H", "PTR", "SRV", "SFTY")
     }
     return Verdict(name, "Microsoft 365 (Exchange Online Protection)", spam, words, facts)
 
@@ -141,18 +150,18 @@ def microsoft_scl(name: str, value: str) -> Verdict:
 
 
 def microsoft_antispam(name: str, value: str) -> Verdict:
-    pairs = _pairs(value)
+    found = pairs(value)
     words = []
-    if pairs.get("BCL", "").isdigit():
-        words.append(f"BCL {pairs['BCL']}: {bcl_meaning(int(pairs['BCL']))}")
-    facts: dict[str, object] = {k.lower(): v for k, v in pairs.items()}
+    if found.get("BCL", "").isdigit():
+        words.append(f"BCL {found['BCL']}: {bcl_meaning(int(found['BCL']))}")
+    facts: dict[str, object] = {k.lower(): v for k, v in found.items()}
     return Verdict(name, "Microsoft 365", None, words, facts)
 
 
 def scored(name: str, value: str, product: str) -> Verdict:
     score = re.search(r"-?\d+(?:\.\d+)?", value)
     rule = re.search(r"rule=(\S+)", value)
-    facts: dict[str, object] = {"score": _number(score.group(0)) if score else None}
+    facts: dict[str, object] = {"score": number(score.group(0)) if score else None}
     words = [f"score {facts['score']}"] if score else []
     spam = None
     if rule:
@@ -184,8 +193,3 @@ DECODERS: dict[str, Callable[[str, str], Verdict]] = {
     "x-barracuda-spam-score": barracuda,
     "x-mimecast-spam-score": mimecast,
 }
-
-
-def decode(name: str, value: str) -> Verdict | None:
-    decoder = DECODERS.get(name.lower())
-    return decoder(name, value) if decoder else None

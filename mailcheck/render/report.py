@@ -314,7 +314,7 @@ class ReportView:
             for _, strips in sections
             for strip, _ in strips
             for c in strip.checks
-            if c.id != "headers.hop" and (self.show_all or c.status in (Status.WARN, Status.FAIL, Status.ERROR))
+            if c.id not in TRACE_LINES and (self.show_all or c.status in (Status.WARN, Status.FAIL, Status.ERROR))
         ]
         # one finding per fact, printed in the section of its first place (--all lists each place on its own)
         groups = [FindingGroup((c,)) for c in shown] if self.show_all else group_findings(shown)
@@ -325,6 +325,10 @@ class ReportView:
             for strip, endpoint in strips:
                 hops = [c for c in strip.checks if c.id == "headers.hop"]
                 others = [c for c in strip.checks if c.id != "headers.hop"]
+                for check in strip.checks:  # the junk verdict: one line above the trace, whatever it says
+                    if check.id == "headers.verdict":
+                        prefix = Text("  ").append_text(self.mark(check.status)).append(" verdict: ")
+                        self.hanging(prefix, Text(printable(check.summary)))
                 if hops:
                     self.timeline(hops)
                 if others:
@@ -338,6 +342,9 @@ class ReportView:
                     group = first_of.get(id(check))
                     if group is not None and len(group.checks) > 1:
                         self.finding(group, None)
+
+
+TRACE_LINES = ("headers.hop", "headers.verdict")  # drawn with the trace, not listed again as findings
 
 
 def render_report(report: Report, out: TextIO, show_all: bool = False) -> None:

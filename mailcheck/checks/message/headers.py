@@ -1,6 +1,7 @@
 """``mailcheck headers FILE|-``: where a message went, how long each hop took, whether each hop was
 encrypted, and what the receivers concluded — offline, from the headers alone."""
 
+import bisect
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -10,9 +11,11 @@ from mailcheck.headers.authresults import AuthResults, parse_authentication_resu
 from mailcheck.headers.block import HeaderBlock, looks_binary, read_block
 from mailcheck.headers.bulk import unsubscribe_findings
 from mailcheck.headers.dates import parse_date
+from mailcheck.headers.filters import decode
+from mailcheck.headers.junk import judge
 from mailcheck.headers.received import ReceivedHop, parse_received
 from mailcheck.headers.trace import TLS_ORDER, Hop, Trace, TraceContext, build_trace, duration_text
-from mailcheck.headers.verdicts import Verdict, decode
+from mailcheck.headers.verdicts import Verdict
 from mailcheck.model import CheckResult, ErrorInfo, Stage, Status, Subject
 from mailcheck.records.dkim_key import parse_tags
 
@@ -56,17 +59,28 @@ def analyse(data: bytes, source: str) -> HeadersObservation:
     obs.trace = build_trace(received, origin, auth, context)
     obs.received_spf = [f.value for f in block.all("Received-SPF")]
     obs.dkim_signatures = [f.value for f in block.all("DKIM-Signature")]
-    obs.verdicts = [v for f in block.fields if (v := decode(f.name, f.value)) is not None]
+    positions = [i for i, _ in trace_fields]
+    obs.verdicts = []
+    for index, field_ in enumerate(block.fields):
+        verdict = decode(field_.name, field_.value)
+        if verdict is not None:
+            # filters add their field above the Received field of the server they ran on
+            # (below every Received field: added at final delivery, by the newest hop's server)
+            below = bisect.bisect_right(positions, index)
+            verdict.at = received[below].by if below < len(received) else received[0].by if received else None
+            obs.verdicts.append(verdict)
     return obs
 
 
-RECIPIENT_FIELDS = ("Delivered-To", "X-Original-To", "Envelope-To", "To", "Cc")
+ENVELOPE_RECIPIENT_FIELDS = ("Delivered-To", "X-Original-To", "Envelope-To")
+RECIPIENT_FIELDS = (*ENVELOPE_RECIPIENT_FIELDS, "To", "Cc")
 
 
 def recipient_domains(block: HeaderBlock) -> list[str]:
-    """Domains the message was addressed or delivered to, from the recipient header fields."""
+    """Domains the message was addressed or delivered to, from the recipient header fields. Mail from a
+    mailing list (List-Id) is addressed to the list, a relay on the way: only the envelope fields count."""
     found: list[str] = []
-    for name in RECIPIENT_FIELDS:
+    for name in ENVELOPE_RECIPIENT_FIELDS if block.first("List-Id") else RECIPIENT_FIELDS:
         for field_ in block.all(name):
             for _, address in getaddresses([field_.value]):
                 domain = address.rpartition("@")[2].strip().lower().rstrip(">")
@@ -118,7 +132,7 @@ def evaluate(obs: HeadersObservation) -> list[CheckResult]:
             f"newest {half}, {trace.omitted} in between left out"
         )
         status = Status.WARN
-    results = [subject.result(status, summary, details)]
+    results = [subject.result(status, summary, details), junk_finding(obs, trace)]
     results.extend(hop_findings(trace))
     results.extend(path_findings(trace))
     results.extend(auth_findings(trace, obs))
@@ -338,6 +352,23 @@ def dkim_lint(obs: HeadersObservation, trace: Trace) -> list[CheckResult]:
                 subject.result(Status.PASS, f"{tags.get('a')} over {len(signed)} headers, From signed", details)
             )
     return results
+
+
+def junk_finding(obs: HeadersObservation, trace: Trace) -> CheckResult:
+    """One line at the top: junked or not, by whom, on what signal, and what to do."""
+    list_id = obs.block.first("List-Id")
+    if list_id and (bracketed := re.search(r"<([^<>]{1,200})>", list_id)):
+        list_id = bracketed.group(1)
+    verdict = judge(obs.verdicts, trace, obs.block.first("From"), list_id)
+    details = {
+        "junked": verdict.junked,
+        "judge": verdict.judge,
+        "signal": verdict.signal,
+        "advice": verdict.advice,
+        "filters": list(verdict.filters),
+    }
+    status = Status.WARN if verdict.junked else Status.INFO
+    return Subject("headers.verdict", "message", Stage.PARSE).result(status, verdict.summary(), details)
 
 
 def verdict_findings(verdicts: list[Verdict]) -> list[CheckResult]:
