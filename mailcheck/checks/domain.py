@@ -25,10 +25,15 @@ if TYPE_CHECKING:
     from mailcheck.net.dnssec import TrustAnchors
 
 PARTS = (
-    "mx", "dnssec", "blocklist", "smtp", "mta-sts", "dane", "tls-rpt", "spf", "dkim", "dmarc", "bimi", "mailbox",
+    "mx", "dnssec", "ns", "blocklist", "smtp", "mta-sts", "dane", "tls-rpt", "spf", "dkim", "dmarc", "bimi",
+    "mailbox",
 )  # fmt: skip
+# Parts run only when asked (--with or --only): ``ns`` asks every authoritative server directly on the DNS
+# port, which networks that allow DNS only to their own resolver block
+OPT_IN_PARTS = frozenset({"ns"})
+DEFAULT_PARTS = tuple(p for p in PARTS if p not in OPT_IN_PARTS)
 SECTIONS = (
-    ("dns", ("mx", "dnssec", "blocklist")),
+    ("dns", ("mx", "dnssec", "ns", "blocklist")),
     ("smtp", ("smtp",)),
     ("transport policy", ("mta-sts", "dane", "tls-rpt")),
     ("sender authentication", ("spf", "dkim", "dmarc", "bimi")),
@@ -39,7 +44,7 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class DomainOptions:
-    parts: frozenset[str] = frozenset(PARTS)
+    parts: frozenset[str] = frozenset(DEFAULT_PARTS)
     dkim_selectors: tuple[str, ...] = ()
     allow_private: bool = False
     mx_port: int = 25
@@ -50,6 +55,7 @@ class DomainOptions:
     trust_anchors: "TrustAnchors | None" = None  # None: the IANA root anchors
     reference_mx: tuple[tuple[str, int], ...] = ()  # --reference-mx; () = the default providers' MX hosts
     retries: int = 1  # --retries: a throttled SMTP session is asked again after a backoff
+    ns_port: int = 53  # --ns-port: the port the ns part asks each authoritative server on
 
     def anchors(self) -> "TrustAnchors":
         from mailcheck.net.dnssec import DEFAULT_ANCHORS
@@ -72,6 +78,7 @@ class DomainObservation:
     endpoints: Any = None
     blocklists: Any = None  # list[ListObservation] | ProbeError
     dnssec: Any = None  # DnssecObservation | ProbeError
+    nameservers: Any = None  # NsObservation | ProbeError
 
     def mx_hosts(self) -> list[str]:
         if not isinstance(self.mx, mx_check.MxObservation):
@@ -158,6 +165,11 @@ async def probe(
             group.create_task(assign("dmarc", dmarc_check.probe(domain, ctx)))
         if wanted & {"tls-rpt", "bimi"}:
             group.create_task(assign("reporting", reporting_check.probe(domain, ctx)))
+        if "ns" in wanted:
+            from mailcheck.checks.routing import nameservers as ns_check
+
+            lookups = ns_check.probe(domain, ctx, options.dkim_selectors, options.ns_port)
+            group.create_task(assign("nameservers", lookups))
         if "mailbox" in wanted:
             from mailcheck.checks.transport import endpoints as endpoints_check
 
@@ -192,6 +204,10 @@ def part_findings(obs: DomainObservation) -> dict[str, list[CheckResult]]:
         from mailcheck.checks.routing import dnssec as dnssec_check
 
         found["dnssec"] = _failed("dnssec.answer", d, obs.dnssec) or dnssec_check.evaluate(obs.dnssec)
+    if obs.nameservers is not None:
+        from mailcheck.checks.routing import nameservers_findings
+
+        found["ns"] = _failed("ns.servers", d, obs.nameservers) or nameservers_findings.evaluate(obs.nameservers)
     if obs.blocklists is not None:
         found["blocklist"] = _failed("blocklist.ip", d, obs.blocklists) or blocklist_check.evaluate(obs.blocklists)
     if obs.smtp or obs.dane:

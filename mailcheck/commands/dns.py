@@ -1,4 +1,4 @@
-"""DNS and MX: ``mailcheck mx`` and ``mailcheck dnssec``."""
+"""DNS and MX: ``mailcheck mx``, ``mailcheck ns`` and ``mailcheck dnssec``."""
 
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -89,7 +89,53 @@ def dnssec(name: str, rdtype: str, trust_anchor: Path | None, opts: CommonOption
     )
 
 
+NS_PORT = click.option(
+    "--ns-port",
+    type=click.IntRange(1, 65535),
+    default=53,
+    show_default=True,
+    help="Port to ask each authoritative name server on (a hidden primary or a test setup may use another).",
+)
+
+
+@click.command()
+@click.argument("domain")
+@click.option(
+    "--dkim-selector", "dkim_selectors", multiple=True, metavar="S", help="DKIM selector to compare too (repeatable)."
+)
+@NS_PORT
+@common_options
+def ns(domain: str, dkim_selectors: tuple[str, ...], ns_port: int, opts: CommonOptions) -> None:
+    """Ask every authoritative name server of DOMAIN's zone directly, and compare their answers.
+
+    The zone's NS set (from the resolver, and from the parent zone's servers with their glue), each server's
+    addresses through --resolver, then each address asked without recursion for SOA, NS, MX and the
+    SPF/DMARC/MTA-STS/TLS-RPT/DKIM records: lame or silent servers, stale secondaries (older SOA serial,
+    different records), parent/zone NS mismatches, missing or wrong glue, one network, IPv6, TCP, EDNS and
+    the DNSKEY each server serves against the parent's DS. The one command that sends DNS questions to
+    servers other than --resolver.
+    """
+    from mailcheck.checks.routing import nameservers as ns_check
+    from mailcheck.checks.routing import nameservers_findings
+    from mailcheck.runner import run_check
+
+    name = domain_name(domain)
+    selectors = tuple(s.lower() for s in dkim_selectors)
+    execute(
+        "ns",
+        name,
+        opts,
+        lambda ctx: run_check(
+            "ns.servers",
+            name,
+            lambda: ns_check.probe(name, ctx, selectors, ns_port),
+            nameservers_findings.evaluate,
+        ),
+    )
+
+
 COMMANDS: tuple[click.Command, ...] = (
     mx,
+    ns,
     dnssec,
 )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mailcheck.commands.dns import TRUST_ANCHOR, load_trust_anchors
+from mailcheck.commands.dns import NS_PORT, TRUST_ANCHOR, load_trust_anchors
 from mailcheck.commands.run import ALLOW_PRIVATE, execute
 from mailcheck.commands.server_options import REFERENCE_MX, RETRIES, reference_mx_hosts
 from mailcheck.model import EXIT_FAIL, EXIT_OK, EXIT_UNCHECKED, CheckResult
@@ -48,6 +48,13 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     help="Comma-separated parts to skip: mx,dnssec,blocklist,smtp,mta-sts,dane,tls-rpt,spf,dkim,dmarc,bimi,mailbox.",
 )
 @click.option("--only", metavar="PARTS", help="Run only these parts (comma-separated).")
+@click.option(
+    "--with",
+    "with_parts",
+    metavar="PARTS",
+    help="Add parts that run only when asked: ns (every authoritative name server asked directly on --ns-port).",
+)
+@NS_PORT
 @click.option(
     "--dkim-selector", "dkim_selectors", multiple=True, metavar="S", help="DKIM selector to check (repeatable)."
 )
@@ -121,6 +128,8 @@ def domain(
     domain: str | None,
     skip: str | None,
     only: str | None,
+    with_parts: str | None,
+    ns_port: int,
     dkim_selectors: tuple[str, ...],
     allow_private: bool,
     insecure: bool,
@@ -146,10 +155,11 @@ def domain(
 
     With --from-file, check many domains and write one JSON document per line (streamed as each finishes).
     """
-    from mailcheck.checks.domain import PARTS, DomainOptions
+    from mailcheck.checks.domain import DEFAULT_PARTS, DomainOptions
 
     skipped, chosen = parse_parts(skip, "--skip"), parse_parts(only, "--only")
-    parts = frozenset((chosen or set(PARTS)) - skipped)
+    added = parse_parts(with_parts, "--with")
+    parts = frozenset(((chosen or set(DEFAULT_PARTS)) | added) - skipped)
     if not parts:
         raise BadInput("--skip/--only leave nothing to check")
     from mailcheck.records import dnsbl
@@ -167,6 +177,7 @@ def domain(
         load_trust_anchors(trust_anchor) if trust_anchor is not None else None,
         reference_mx_hosts(reference_mx),
         retries,
+        ns_port,
     )
     expectations = None
     if expect_file is not None:

@@ -33,8 +33,10 @@ MAX_CNAME_CHAIN = 8
 @dataclass(frozen=True)
 class Fault:
     """How to misbehave for a name: ``servfail``, ``nxdomain``, ``refused``, ``drop``, ``slow``, ``truncate``,
-    or ``drop-empty`` (silent only for the types the name has no records of, as the RFC 7208 suite's
-    TIMEOUT means)."""
+    ``drop-empty`` (silent only for the types the name has no records of, as the RFC 7208 suite's TIMEOUT
+    means), ``no-aa`` (answer without the AA bit, as a lame server answering from cache does) or ``no-edns``
+    (FORMERR for any query with EDNS, as pre-RFC 6891 servers do). The server-wide ``tcp`` switch of
+    :class:`DnsResponder` turns its TCP listener away."""
 
     kind: str
     delay: float = 0.0
@@ -122,6 +124,10 @@ class DnsResponder:
         self.faults: dict[str, Fault] = {}
         self.authenticated = False
         self.world: SignedWorld | None = None  # a signed world (lab/dnssec.py) answers instead of the table
+        self.tcp = True  # False: TCP connections are closed unanswered (a server without DNS over TCP)
+        # names whose NS records are a delegation (a zone cut): questions at or under them get a referral,
+        # as from the parent zone's authoritative servers
+        self.delegations: set[str] = set()
         self.queries: list[tuple[str, str]] = []
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="lab-dns", daemon=True)
@@ -182,6 +188,9 @@ class DnsResponder:
         raise OSError("no free port for the lab DNS responder")
 
     async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self.tcp:
+            writer.close()
+            return
         try:
             while True:
                 length = struct.unpack("!H", await reader.readexactly(2))[0]
@@ -213,6 +222,17 @@ class DnsResponder:
         response = dns.message.make_response(query)
         response.flags |= dns.flags.AA
         fault = self._fault_for(qname)
+        if fault is not None and fault.kind == "no-edns" and query.edns >= 0:
+            response = dns.message.make_response(query)
+            response.use_edns(False)
+            response.set_rcode(dns.rcode.FORMERR)
+            return response.to_wire()
+        if fault is not None and fault.kind == "no-aa":
+            response.flags &= ~dns.flags.AA
+        cut = self._cut_above(qname, qtype)
+        if cut is not None and self.world is None:
+            self._refer(response, cut)
+            return response.to_wire()
         if fault is not None:
             if fault.kind == "drop" or (fault.kind == "drop-empty" and self.zone.rrset(qname, qtype) is None):
                 return None
@@ -237,6 +257,30 @@ class DnsResponder:
             truncated = dns.message.make_response(query)
             truncated.flags |= dns.flags.AA | dns.flags.TC
             return truncated.to_wire()
+
+    def _cut_above(self, qname: str, qtype: str) -> str | None:
+        """The delegation QNAME is at or under (the DS of a cut is the parent's own answer)."""
+        name = _key(qname)
+        while True:
+            if name in self.delegations and not (name == _key(qname) and qtype == "DS"):
+                return name
+            if not name:
+                return None
+            name = name.partition(".")[2]
+
+    def _refer(self, response: dns.message.Message, cut: str) -> None:
+        """A referral: the cut's NS records in the authority section, their addresses as glue, no AA."""
+        response.flags &= ~dns.flags.AA
+        servers = self.zone.rrset(cut, "NS")
+        if servers is None:
+            return
+        response.authority.append(servers)
+        for server in servers:
+            host = server.target.to_text(omit_final_dot=True)
+            for rdtype in ("A", "AAAA"):
+                glue = self.zone.rrset(host, rdtype)
+                if glue is not None:
+                    response.additional.append(glue)
 
     def _answer(self, response: dns.message.Message, qname: str, qtype: str) -> None:
         name = qname

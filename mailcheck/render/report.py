@@ -32,7 +32,7 @@ ASCII_SYMBOLS = {Status.PASS: "+", Status.INFO: ".", Status.WARN: "!", Status.FA
 # The path a message takes, and which check families belong to each part of it.
 SECTIONS = (
     ("From this machine", ("egress",)),
-    ("DNS and MX", ("mx", "domain", "dnssec")),
+    ("DNS and MX", ("mx", "domain", "dnssec", "ns")),
     ("MX endpoints", ("smtp:mx",)),
     ("Transport policy", ("mtasts", "dane", "tlsrpt")),
     ("Sender authentication", ("spf", "dkim", "dmarc", "arc", "bimi", "sender", "blocklist", "bulk")),
@@ -41,6 +41,7 @@ SECTIONS = (
 )
 FAMILY_NAMES = {
     "mx": "MX",
+    "ns": "name servers",
     "mtasts": "MTA-STS",
     "dane": "DANE",
     "tlsrpt": "TLS-RPT",

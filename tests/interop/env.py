@@ -33,6 +33,11 @@ from tests.interop import exim, opensmtpd
 STATE = Path(os.environ.get("MAILCHECK_INTEROP_DIR", "/tmp/mailcheck-interop"))
 DOMAIN = "interop.test"
 DNS, MTA, IMAP, WEB = "127.0.20.1", "127.0.20.2", "127.0.20.3", "127.0.20.4"
+# a second Knot, the zone's other name server: a secondary whose copy stopped updating (older serial, last
+# year's SPF), as a hand-copied zone file or a broken transfer leaves it
+DNS2 = "127.0.20.8"
+SERIAL, STALE_SERIAL = 2026120102, 2026120101
+SPF, STALE_SPF = "v=spf1 ip4:127.0.0.0/8 -all", "v=spf1 ip4:127.0.20.0/24 ~all"
 USER, PASSWORD = f"alice@{DOMAIN}", "interop-Secret-42"
 POSTSCREEN_PORT, POSTSCREEN_WAIT = 2525, 3  # an MX behind Postfix postscreen, holding its greeting 3 s
 PACKAGES = [
@@ -178,9 +183,11 @@ zone:
 def knot(files: dict[str, Path]) -> None:
     zone = f"""$ORIGIN {DOMAIN}.
 $TTL 300
-@ SOA ns.{DOMAIN}. hostmaster.{DOMAIN}. 1 3600 600 86400 300
+@ SOA ns.{DOMAIN}. hostmaster.{DOMAIN}. {{serial}} 3600 600 86400 300
 @ NS ns
+@ NS ns2
 ns A {DNS}
+ns2 A {DNS2}
 @ MX 10 mx
 mx A {MTA}
 imap A {IMAP}
@@ -189,7 +196,7 @@ mta-sts A {WEB}
 mx-exim A {exim.ADDRESS}
 mx-smtpd A {opensmtpd.ADDRESS}
 mx-smtpd68 A {opensmtpd.BROKEN_ADDRESS}
-@ TXT "v=spf1 ip4:127.0.0.0/8 -all"
+@ TXT "{{spf}}"
 _dmarc TXT "v=DMARC1; p=reject; rua=mailto:dmarc@{DOMAIN}"
 mc._domainkey TXT {txt(files["dkim_txt"].read_text())}
 _mta-sts TXT "v=STSv1; id=1"
@@ -214,11 +221,16 @@ $TTL 300
 6 PTR mx-smtpd.{DOMAIN}.
 """
     base = STATE / "knot"
-    write(base / "zones" / f"{DOMAIN}.zone", zone)
+    write(base / "zones" / f"{DOMAIN}.zone", zone.replace("{serial}", str(SERIAL)).replace("{spf}", SPF))
     write(base / "zones" / "20.0.127.in-addr.arpa.zone", reverse)
     (base / "db").mkdir(parents=True, exist_ok=True)
     write(base / "knot.conf", knot_config(base, DNS, [DOMAIN, "20.0.127.in-addr.arpa"], f'"{base}/knot.log"'))
     start_daemon("knot", "knotd", "-c", str(base / "knot.conf"), "-d")
+    stale = STATE / "knot2"
+    write(stale / "zones" / f"{DOMAIN}.zone", zone.replace("{serial}", str(STALE_SERIAL)).replace("{spf}", STALE_SPF))
+    (stale / "db").mkdir(parents=True, exist_ok=True)
+    write(stale / "knot.conf", knot_config(stale, DNS2, [DOMAIN], f'"{stale}/knot.log"'))
+    start_daemon("knot2", "knotd", "-c", str(stale / "knot.conf"), "-d")
 
 
 def postfix(files: dict[str, Path]) -> None:
@@ -481,6 +493,7 @@ http {{
 
 PIDFILES = {
     "knot": lambda: STATE / "knot" / "knot.pid",
+    "knot2": lambda: STATE / "knot2" / "knot.pid",
     "postfix": lambda: STATE / "postfix-queue" / "pid" / "master.pid",
     "dovecot": lambda: STATE / "dovecot" / "run" / "master.pid",
     "opendkim": lambda: STATE / "dkim" / "opendkim.pid",
@@ -508,7 +521,7 @@ def wait_for_ports(timeout: float = 30) -> None:
 
     wanted = [(MTA, 25), (MTA, 587), (MTA, 465), (IMAP, 143), (IMAP, 993), (IMAP, 110), (IMAP, 995), (WEB, 443)]
     wanted += [(exim.ADDRESS, 25), (exim.ADDRESS, 587), (opensmtpd.ADDRESS, 25), (opensmtpd.ADDRESS, 587)]
-    wanted += [(opensmtpd.BROKEN_ADDRESS, 25)]
+    wanted += [(opensmtpd.BROKEN_ADDRESS, 25), (DNS2, 53)]
     deadline = time.monotonic() + timeout
     for address in wanted:
         while True:
@@ -523,7 +536,7 @@ def wait_for_ports(timeout: float = 30) -> None:
 
 def loopback_addresses() -> None:
     """Postfix binds only to addresses configured on an interface: give lo the lab's loopback addresses."""
-    for address in (DNS, MTA, IMAP, WEB, exim.ADDRESS, opensmtpd.ADDRESS, opensmtpd.BROKEN_ADDRESS):
+    for address in (DNS, DNS2, MTA, IMAP, WEB, exim.ADDRESS, opensmtpd.ADDRESS, opensmtpd.BROKEN_ADDRESS):
         done = run("ip", "addr", "add", f"{address}/32", "dev", "lo", check=False)
         if done.returncode != 0 and "already assigned" not in done.stderr and "File exists" not in done.stderr:
             raise SystemExit(f"interop: cannot add {address} to lo: {done.stderr.strip()}")
@@ -547,6 +560,14 @@ def up() -> dict[str, object]:
     wait_for_ports()
     env = {
         "resolver": DNS,
+        "name_servers": {
+            "primary": DNS,
+            "stale": DNS2,
+            "serial": SERIAL,
+            "stale_serial": STALE_SERIAL,
+            "spf": SPF,
+            "stale_spf": STALE_SPF,
+        },
         "ca_file": str(files["ca"]),
         "domain": DOMAIN,
         "user": USER,
@@ -609,7 +630,7 @@ def down() -> None:
         else:
             print(f"interop: {name} (pid {pid}) did not stop", file=sys.stderr)
     if shutil.which("ip"):
-        for address in (DNS, MTA, IMAP, WEB, exim.ADDRESS, opensmtpd.ADDRESS, opensmtpd.BROKEN_ADDRESS):
+        for address in (DNS, DNS2, MTA, IMAP, WEB, exim.ADDRESS, opensmtpd.ADDRESS, opensmtpd.BROKEN_ADDRESS):
             run("ip", "addr", "del", f"{address}/32", "dev", "lo", check=False)
 
 

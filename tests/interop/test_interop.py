@@ -3,6 +3,7 @@
 import re
 import smtplib
 import ssl
+import subprocess
 import time
 from email.message import EmailMessage
 from pathlib import Path
@@ -495,3 +496,32 @@ def test_a_local_submission_at_another_organisation_is_not_the_receivers_inside(
     tls = run_.check("headers.tls")
     assert tls["status"] == "pass" and tls["details"]["hop"] == 2, tls
     assert mx["tls"]["version"] == "TLS 1.3", mx
+
+
+# --- two real Knot servers for one zone: the primary and a secondary whose copy stopped updating ---
+
+
+def _kdig_soa_serial(address: str, domain: str) -> int:
+    """The SOA serial the server itself gives (Knot's own client, no recursion): the oracle."""
+    out = subprocess.run(["kdig", "+norec", "+short", f"@{address}", domain, "SOA"], capture_output=True, text=True,
+                         timeout=30, check=True).stdout.split()  # fmt: skip
+    return int(out[2])
+
+
+def test_name_servers_against_two_knot_servers(cli: Cli, interop: dict[str, Any]) -> None:
+    facts, domain = interop["name_servers"], interop["domain"]
+    # When mailcheck asks both name servers of the zone directly
+    result = run(cli, interop, "ns", domain)
+    # Then the serials it reports are the ones each Knot gives, and the stale server is named
+    fresh, stale = _kdig_soa_serial(facts["primary"], domain), _kdig_soa_serial(facts["stale"], domain)
+    assert (fresh, stale) == (facts["serial"], facts["stale_serial"])
+    serial = result.check("ns.serial")
+    assert f"{stale} at ns2.{domain}" in serial["summary"] and f"{fresh} at ns.{domain}" in serial["summary"], serial
+    # And the SPF record that differs, with both values
+    (spf,) = [c for c in result.checks("ns.records") if c["target"] == "SPF"]
+    assert f'serve "{facts["stale_spf"]}"' in spf["summary"] and f'"{facts["spf"]}"' in spf["summary"], spf
+    # And nothing is said against either server itself: both answer with authority, over UDP with EDNS and TCP
+    assert not [c for c in result.checks() if c["id"] in ("ns.server", "ns.tcp", "ns.edns")], result.out
+    # (the interop resolver is only authoritative for interop.test: there is no parent zone to ask)
+    errors = [c for c in result.checks() if c["status"] == "error"]
+    assert [c["id"] for c in errors] == ["ns.delegation"], errors
