@@ -1,10 +1,17 @@
-"""Sender authentication: ``mailcheck spf``, ``sender``, ``dmarc check|evaluate`` and ``dkim keys|verify``."""
+"""Sender authentication: ``mailcheck spf``, ``sender``, ``dmarc check|evaluate``, ``dkim keys|verify`` and
+``reports``."""
+
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from mailcheck.commands.run import ALLOW_PRIVATE, DefaultCommandGroup, execute
 from mailcheck.names import BadInput, domain_name
 from mailcheck.options import CommonOptions, common_options
+
+if TYPE_CHECKING:
+    import datetime as dt
 
 
 @click.command()
@@ -223,9 +230,104 @@ def dkim_verify(source: str, opts: CommonOptions) -> None:
     )
 
 
+def _since(text: str | None) -> "dt.datetime | None":
+    import datetime as dt
+
+    if text is None:
+        return None
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise BadInput(f"--since {text!r}: give a date as YYYY-MM-DD") from None
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+
+@click.command()
+@click.argument("sources", nargs=-1, metavar="[SOURCE]...")
+@click.option("--since", metavar="DATE", help="Only aggregate reports whose period ends on or after DATE (YYYY-MM-DD).")
+@click.option("--no-dns", is_flag=True, help="Offline: no PTR or SPF lookups of the sources.")
+@click.option(
+    "--fail-under",
+    type=click.FloatRange(0, 100),
+    metavar="PERCENT",
+    help="Fail (exit 1) when the aligned share of a domain's own mail is below PERCENT: a CI gate.",
+)
+@click.option("--imap", "imap_host", metavar="HOST[:PORT]", help="Read the report mails of a mailbox (read-only).")
+@click.option("--folder", default="INBOX", show_default=True, help="The mailbox folder the reports arrive in.")
+@click.option("--user", "-u", help="Log in to --imap as USER.")
+@click.option("--password-env", metavar="VAR", help="Take the password from environment variable VAR.")
+@click.option(
+    "--password-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Take the password from the first line of this file.",
+)
+@click.option(
+    "--imap-tls",
+    type=click.Choice(["implicit", "starttls"]),
+    help="How TLS starts on --imap (default: implicit on 993, else STARTTLS; never without TLS).",
+)
+@click.option("--insecure", is_flag=True, help="Log in to --imap even when its certificate is not trusted.")
+@common_options
+def reports(
+    sources: tuple[str, ...],
+    since: str | None,
+    no_dns: bool,
+    fail_under: float | None,
+    imap_host: str | None,
+    folder: str,
+    user: str | None,
+    password_env: str | None,
+    password_file: Path | None,
+    imap_tls: str | None,
+    insecure: bool,
+    opts: CommonOptions,
+) -> None:
+    """Read DMARC aggregate reports, SMTP TLS reports and DMARC failure reports, and say whether each domain
+    is ready for a stricter DMARC policy.
+
+    A SOURCE is a file (.xml, .xml.gz, .zip, .json, .json.gz, or an .eml/mbox message carrying one), a
+    directory or Maildir (read recursively), or - for stdin; --imap HOST --user U [--folder F] reads a
+    mailbox instead or as well (EXAMINE and BODY.PEEK: nothing is changed). Per domain: its own mail that
+    aligns and the readiness line, each of its sources that fails alignment and what to fix, forwarders and
+    lists, and the others (spoofing); per TLS-RPT policy and MX the failed sessions in words; failure reports
+    with their authentication results. Reports are never trusted: XML without DTDs or entities, every
+    archive bounded.
+    """
+    from mailcheck.checks.sender_auth import reports as reports_check
+    from mailcheck.checks.sender_auth import reports_findings
+    from mailcheck.commands.server_options import credentials_from, server_host
+    from mailcheck.runner import run_check
+
+    mailbox = None
+    if imap_host is not None:
+        credentials = credentials_from(user, password_env, password_file)
+        if credentials is None:
+            raise BadInput("--imap needs --user (and --password-env, --password-file or a prompt)")
+        host, port = server_host(imap_host)
+        final_port = port or 993
+        mode = imap_tls or ("implicit" if final_port == 993 else "starttls")
+        mailbox = reports_check.MailboxSource(host, final_port, mode, credentials, folder, insecure)
+    elif user or password_env or password_file:
+        raise BadInput("--user and its password are for --imap")
+    if not sources and mailbox is None:
+        raise BadInput("give report files or folders (or - for stdin), or --imap HOST --user U")
+    options = reports_check.ReportsOptions(tuple(sources), _since(since), not no_dns, fail_under, mailbox)
+    named = [*sources, *([f"imap://{mailbox.host}/{folder}"] if mailbox else [])]
+    label = ", ".join(named[:3]) + (" …" if len(named) > 3 else "")
+    execute(
+        "reports",
+        label,
+        opts,
+        lambda ctx: run_check(
+            "reports.input", label, lambda: reports_check.probe(options, ctx), reports_findings.evaluate
+        ),
+    )
+
+
 COMMANDS: tuple[click.Command, ...] = (
     spf,
     sender,
     dmarc,
     dkim,
+    reports,
 )

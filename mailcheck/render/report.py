@@ -35,7 +35,7 @@ SECTIONS = (
     ("DNS and MX", ("mx", "domain", "dnssec", "ns")),
     ("MX endpoints", ("smtp:mx",)),
     ("Transport policy", ("mtasts", "dane", "tlsrpt")),
-    ("Sender authentication", ("spf", "dkim", "dmarc", "arc", "bimi", "sender", "blocklist", "bulk")),
+    ("Sender authentication", ("spf", "dkim", "dmarc", "arc", "bimi", "sender", "blocklist", "bulk", "reports")),
     ("Submission and mailbox", ("smtp", "imap", "pop3", "mailbox")),
     ("The message", ("roundtrip", "headers")),
 )
@@ -326,9 +326,10 @@ class ReportView:
             for strip, endpoint in strips:
                 hops = [c for c in strip.checks if c.id == "headers.hop"]
                 others = [c for c in strip.checks if c.id != "headers.hop"]
-                for check in strip.checks:  # the junk verdict: one line above the trace, whatever it says
-                    if check.id == "headers.verdict":
-                        prefix = Text("  ").append_text(self.mark(check.status)).append(" verdict: ")
+                for check in strip.checks:  # headlines: one line each, whatever their status
+                    if check.id in HEADLINES:
+                        label = HEADLINES[check.id] or f"{check.target}: "
+                        prefix = Text("  ").append_text(self.mark(check.status)).append(f" {label}")
                         self.hanging(prefix, Text(printable(check.summary)))
                 if hops:
                     self.timeline(hops)
@@ -345,7 +346,10 @@ class ReportView:
                         self.finding(group, None)
 
 
-TRACE_LINES = ("headers.hop", "headers.verdict")  # drawn with the trace, not listed again as findings
+# Lines printed whatever their status, above the strip's findings (and never listed again as findings): the
+# junk verdict above a trace, a domain's DMARC readiness line; the value is the label before the summary
+HEADLINES = {"headers.verdict": "verdict: ", "reports.domain": ""}
+TRACE_LINES = ("headers.hop", *HEADLINES)
 
 
 def render_report(report: Report, out: TextIO, show_all: bool = False) -> None:

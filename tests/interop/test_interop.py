@@ -525,3 +525,44 @@ def test_name_servers_against_two_knot_servers(cli: Cli, interop: dict[str, Any]
     # (the interop resolver is only authoritative for interop.test: there is no parent zone to ask)
     errors = [c for c in result.checks() if c["status"] == "error"]
     assert [c["id"] for c in errors] == ["ns.delegation"], errors
+
+
+# --- DMARC reports read from a real mailbox (Dovecot), without changing it ---
+
+
+def test_reports_read_from_a_dovecot_mailbox(cli: Cli, interop: dict[str, Any]) -> None:
+    # Given a receiver's aggregate report (a real one: a zip attachment, as receivers send them) delivered
+    # through Postfix into alice's mailbox
+    report = Path(__file__).parents[1] / "data" / "dmarc-reports"
+    name = "estadocuenta1.infonacot.gob.mx!example.com!1536853302!1536939702!2940.xml.zip"
+    message = EmailMessage()
+    message["From"] = "dmarc@receiver.interop.test"
+    message["To"] = interop["user"]
+    subject = f"Report domain: example.com Submitter: receiver {time.time()}"
+    message["Subject"] = subject
+    message.set_content("This is an aggregate report.\n")
+    message.add_attachment((report / name).read_bytes(), maintype="application", subtype="zip", filename=name)
+    context = ssl.create_default_context(cafile=interop["ca_file"])
+    context.check_hostname = False
+    with smtplib.SMTP("127.0.20.2", 587, local_hostname="client.interop.test", timeout=10) as client:
+        client.starttls(context=context)
+        client.login(interop["user"], interop["password"])
+        client.send_message(message)
+    maildir = Path(interop["mail_dir"]) / "alice"
+    deadline = time.monotonic() + 30
+    stored: list[Path] = []
+    while not stored and time.monotonic() < deadline:
+        stored = [p for p in maildir.glob("*/*") if subject.encode() in p.read_bytes()]
+        time.sleep(0.3)
+    assert stored, "the report mail was not delivered"
+    # When mailcheck reads the mailbox over IMAP (implicit TLS, the certificate checked before the password)
+    result = run(cli, interop, "reports", "--imap", f"imap.{interop['domain']}", "--user", interop["user"],
+                 "--password-env", "MC_INTEROP_PW", "--no-dns", env=secret(interop))  # fmt: skip
+    # Then the report inside the zip inside the mail is read, with the counts of the file
+    domain = result.check("reports.domain", "example.com")
+    assert domain["details"]["messages"] >= 1 and "XYZ Corporation" in domain["details"]["reporters"], domain
+    assert interop["password"] not in result.out
+    # And the mailbox is as it was: the mail still there, not marked seen (EXAMINE and BODY.PEEK)
+    after = [p for p in maildir.glob("*/*") if subject.encode() in p.read_bytes()]
+    flags = [p.name.partition(":2,")[2] for p in after]  # maildir info: no ":2," yet means no flags at all
+    assert after and not any("S" in f for f in flags), after

@@ -11,13 +11,12 @@ from dataclasses import dataclass, field
 
 from mailcheck.checks.message import headers as headers_check
 from mailcheck.checks.transport import smtp as smtp_check
-from mailcheck.checks.transport.connection import Endpoint, open_transport, resolve_endpoints, upgrade_transport
+from mailcheck.checks.transport.connection import resolve_endpoints
+from mailcheck.checks.transport.imap_session import open_mailbox
 from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
-from mailcheck.net.imap import ImapDialect
 from mailcheck.net.smtp import SmtpReply, command
 from mailcheck.net.stream import LineConnection
-from mailcheck.net.tls import client_context
 from mailcheck.net.trust import trust_store
 from mailcheck.runner import attempt, elapsed_ms
 from mailcheck.secrets import Credentials
@@ -127,33 +126,11 @@ async def send_message(
     obs.submitted_at = time.monotonic()
 
 
-async def open_imap(options: RoundtripOptions, ctx: ProbeContext) -> tuple[LineConnection, ImapDialect]:
-    endpoint: Endpoint = (await resolve_endpoints(options.imap_host, options.imap_port, (4, 6), ctx))[0]
-    session = smtp_check.SessionObservation(endpoint)
-    tls = client_context()
-    conn = await open_transport(session, ctx, tls if options.imap_tls == "implicit" else None)
-    dialect = ImapDialect()
-    greeting = await dialect.greeting(conn)
-    if not greeting.ok:
-        raise ProbeError(Stage.GREETING, "rejected", f"the IMAP server refused the session: {greeting.text}")
-    if options.imap_tls == "starttls":
-        reply = await dialect.starttls(conn)
-        if not reply.ok:
-            raise ProbeError(Stage.STARTTLS, "rejected", f"STARTTLS refused: {reply}")
-        await upgrade_transport(session, conn, tls)
-    capabilities = await dialect.capabilities(conn)
-    creds = options.imap_credentials
-    _mechanism, login = await dialect.login(conn, creds.user, creds.password, capabilities, ctx.transcript)
-    if not login.ok:
-        raise ProbeError(Stage.AUTH, "auth-failed", f"IMAP login refused: {login}")
-    selected = await dialect.command(conn, "SELECT INBOX", Stage.AUTH)
-    if not selected.ok:
-        raise ProbeError(Stage.AUTH, "rejected", f"SELECT INBOX refused: {selected}")
-    return conn, dialect
-
-
 async def poll_mailbox(obs: RoundtripObservation, options: RoundtripOptions, ctx: ProbeContext) -> None:
-    conn, dialect = await open_imap(options, ctx)
+    assert options.imap_credentials is not None
+    conn, dialect = await open_mailbox(
+        options.imap_host, options.imap_port, options.imap_tls, options.imap_credentials, ctx, "SELECT INBOX"
+    )
     try:
         assert obs.submitted_at is not None
         end = obs.submitted_at + options.deadline
