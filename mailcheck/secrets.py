@@ -12,10 +12,13 @@ from mailcheck.names import BadInput
 
 @dataclass(frozen=True)
 class Credentials:
-    """A user name and password; the password never appears in repr, output or transcript."""
+    """A user name and a secret (a password, or an OAuth bearer token when ``token``); the secret never
+    appears in repr, output or transcript. ``mechanism`` is --auth-mech (None: the strongest both sides have)."""
 
     user: str
     password: str = field(repr=False)
+    mechanism: str | None = None
+    token: bool = False
 
 
 def read_password(env_var: str | None, file: Path | None, user: str) -> str:
@@ -38,3 +41,37 @@ def read_password(env_var: str | None, file: Path | None, user: str) -> str:
         password: str = click.prompt(f"Password for {user}", hide_input=True, err=True)
         return password
     raise BadInput("no password: give --password-env VAR or --password-file FILE (passwords are never taken from argv)")
+
+
+TOKEN_COMMAND_SECONDS = 60
+
+
+def read_token(env_var: str | None, file: Path | None, command: str | None) -> str:
+    """An OAuth 2.0 bearer token from ``env_var``, ``file`` (its first line) or the first line ``command``
+    prints (run without a shell; its output is never shown, its errors only by exit status)."""
+    if env_var:
+        value = os.environ.get(env_var, "").strip()
+        if not value:
+            raise BadInput(f"--token-env {env_var}: that environment variable is not set or empty")
+        return value
+    if file is not None:
+        try:
+            lines = file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BadInput(f"cannot read --token-file {file}: {getattr(exc, 'strerror', None) or exc}") from None
+        if not lines or not lines[0].strip():
+            raise BadInput(f"--token-file {file} is empty")
+        return lines[0].strip()
+    assert command is not None
+    import shlex
+    import subprocess
+
+    try:
+        argv = shlex.split(command)
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=TOKEN_COMMAND_SECONDS, check=False)
+    except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
+        raise BadInput(f"--token-command could not run: {type(exc).__name__}") from None
+    lines = [line.strip() for line in done.stdout.splitlines() if line.strip()]
+    if done.returncode != 0 or not lines:
+        raise BadInput(f"--token-command printed no token (exit status {done.returncode})")
+    return lines[0]

@@ -66,6 +66,22 @@ def credential_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 help="Take the password from the first line of this file.",
             ),
             click.option("--allow-plaintext-auth", is_flag=True, help="Allow sending credentials without TLS."),
+            click.option(
+                "--auth-mech",
+                type=click.Choice(AUTH_MECHANISMS, case_sensitive=False),
+                help="SASL mechanism (default: the strongest both sides offer for the credential given).",
+            ),
+            click.option("--token-env", metavar="VAR", help="OAuth 2.0 bearer token from environment variable VAR."),
+            click.option(
+                "--token-file",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="OAuth 2.0 bearer token from the first line of this file.",
+            ),
+            click.option(
+                "--token-command",
+                metavar="CMD",
+                help="A command that prints a fresh OAuth 2.0 token (its output is kept secret).",
+            ),
         ]
     ):
         command = decorate(command)
@@ -106,14 +122,41 @@ def server_target(
     return ServerTarget(name, final_port, mode, families)
 
 
-def credentials_from(user: str | None, password_env: str | None, password_file: Path | None) -> "Credentials | None":
-    from mailcheck.secrets import Credentials, read_password
+AUTH_MECHANISMS = (
+    "SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-1", "PLAIN", "LOGIN", "CRAM-MD5",
+    "XOAUTH2", "OAUTHBEARER",
+)  # fmt: skip
+TOKEN_MECHANISMS = ("XOAUTH2", "OAUTHBEARER")
 
+
+def credentials_from(
+    user: str | None,
+    password_env: str | None,
+    password_file: Path | None,
+    auth_mech: str | None = None,
+    token_env: str | None = None,
+    token_file: Path | None = None,
+    token_command: str | None = None,
+) -> "Credentials | None":
+    """The credentials the options give: a password (env, file or prompt) or an OAuth token (env, file or a
+    command's output), and the mechanism asked for; BadInput where they do not fit together."""
+    from mailcheck.secrets import Credentials, read_password, read_token
+
+    token_given = bool(token_env or token_file or token_command)
+    mechanism = auth_mech.upper() if auth_mech else None
     if user is None:
-        if password_env or password_file:
-            raise BadInput("--password-env/--password-file need --user")
+        if password_env or password_file or token_given or mechanism:
+            raise BadInput("--password-env/--password-file, --token-* and --auth-mech need --user")
         return None
-    return Credentials(user, read_password(password_env, password_file, user))
+    if token_given and (password_env or password_file):
+        raise BadInput("give a password or a token, not both")
+    if token_given and mechanism and mechanism not in TOKEN_MECHANISMS:
+        raise BadInput(f"--auth-mech {mechanism} takes a password; a token goes with XOAUTH2 or OAUTHBEARER")
+    if mechanism in TOKEN_MECHANISMS and not token_given:
+        raise BadInput(f"--auth-mech {mechanism} needs a token: --token-env, --token-file or --token-command")
+    if token_given:
+        return Credentials(user, read_token(token_env, token_file, token_command), mechanism, token=True)
+    return Credentials(user, read_password(password_env, password_file, user), mechanism)
 
 
 REFERENCE_MX = click.option(

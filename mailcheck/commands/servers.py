@@ -56,6 +56,10 @@ def smtp(
     password_env: str | None,
     password_file: Path | None,
     allow_plaintext_auth: bool,
+    auth_mech: str | None,
+    token_env: str | None,
+    token_file: Path | None,
+    token_command: str | None,
     mail_from: str | None,
     rcpt_to: tuple[str, ...],
     relay_test: bool,
@@ -80,7 +84,9 @@ def smtp(
         families=target.families,
         insecure=insecure,
         opportunistic=None if require_tls is None else not require_tls,
-        credentials=credentials_from(user, password_env, password_file),
+        credentials=credentials_from(
+            user, password_env, password_file, auth_mech, token_env, token_file, token_command
+        ),
         allow_plaintext_auth=allow_plaintext_auth,
         mail_from=mail_from,
         rcpt_to=rcpt_to,
@@ -115,6 +121,10 @@ def run_mailbox_command(
     password_env: str | None,
     password_file: Path | None,
     allow_plaintext_auth: bool,
+    auth_mech: str | None,
+    token_env: str | None,
+    token_file: Path | None,
+    token_command: str | None,
     opts: CommonOptions,
 ) -> None:
     from mailcheck.checks.transport import mailbox
@@ -140,7 +150,9 @@ def run_mailbox_command(
         tls_mode=target.tls_mode,
         families=target.families,
         insecure=insecure,
-        credentials=credentials_from(user, password_env, password_file),
+        credentials=credentials_from(
+            user, password_env, password_file, auth_mech, token_env, token_file, token_command
+        ),
         allow_plaintext_auth=allow_plaintext_auth,
         tls_scan=tls_scan,
     )

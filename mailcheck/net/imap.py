@@ -4,7 +4,9 @@ import asyncio
 import time
 
 from mailcheck.model import ProbeError, Stage
-from mailcheck.net.mailbox import Greeting, MailboxDialect, MailboxReply, response_code, sasl_plain
+from mailcheck.net import sasl
+from mailcheck.net.mailbox import Greeting, MailboxDialect, MailboxReply, response_code, sasl_reply
+from mailcheck.net.sasl import AuthRequest, Carrier, Turn
 from mailcheck.net.stream import LineConnection
 from mailcheck.transcript import Transcript
 
@@ -114,29 +116,24 @@ class ImapDialect(MailboxDialect):
         return "LOGINDISABLED" not in upper
 
     async def login(
-        self, conn: LineConnection, user: str, password: str, capabilities: tuple[str, ...], transcript: Transcript
+        self, conn: LineConnection, login: AuthRequest, capabilities: tuple[str, ...], transcript: Transcript
     ) -> tuple[str, MailboxReply]:
+        """AUTHENTICATE with the strongest SASL mechanism both sides have (or --auth-mech); the LOGIN command
+        only when the server offers no mechanism that fits a password."""
         upper = {c.upper() for c in capabilities}
-        blob = sasl_plain(user, password)
-        for secret in (password, blob, quoted(password)):
-            transcript.add_secret(secret)
-        if "AUTH=PLAIN" in upper:
-            if "SASL-IR" in upper:
-                reply = await self.command(
-                    conn, f"AUTHENTICATE PLAIN {blob}", Stage.AUTH, "AUTHENTICATE PLAIN ********"
-                )
-            else:
-                tag = self._next_tag()
-                await conn.send_line(f"{tag} AUTHENTICATE PLAIN", Stage.AUTH)
-                reply = await self.completion(conn, tag, Stage.AUTH)
-                if reply.code == "CONTINUE":
-                    await conn.send_line(blob, Stage.AUTH, "********")
-                    reply = await self.completion(conn, tag, Stage.AUTH)
-            return "AUTHENTICATE PLAIN", reply
-        reply = await self.command(
-            conn, f"LOGIN {quoted(user)} {quoted(password)}", Stage.AUTH, f"LOGIN {quoted(user)} ********"
-        )
-        return "LOGIN", reply
+        offered = sorted(c[5:] for c in upper if c.startswith("AUTH="))
+        name, why = login.mechanism(offered, "SASL-IR" in upper)
+        creds = login.credentials
+        if name is None:
+            if creds.mechanism or creds.token or "LOGINDISABLED" in upper:
+                return creds.mechanism or "none", MailboxReply(False, why, "NOT-OFFERED")
+            transcript.add_secret(creds.password)
+            transcript.add_secret(quoted(creds.password))
+            line = f"LOGIN {quoted(creds.user)} {quoted(creds.password)}"
+            return "LOGIN", await self.command(conn, line, Stage.AUTH, f"LOGIN {quoted(creds.user)} ********")
+        carrier = ImapSasl(self, conn)
+        outcome = await sasl.exchange(login.make(name), carrier, "SASL-IR" in upper, transcript.add_secret)
+        return f"AUTHENTICATE {name}", sasl_reply(carrier.last, outcome)
 
     async def mailbox_facts(self, conn: LineConnection) -> dict[str, object]:
         reply = await self.command(conn, "EXAMINE INBOX", Stage.AUTH)
@@ -152,3 +149,27 @@ class ImapDialect(MailboxDialect):
 
     async def logout(self, conn: LineConnection) -> None:
         await self.command(conn, "LOGOUT", Stage.AUTH)
+
+
+class ImapSasl(Carrier):
+    """SASL over IMAP AUTHENTICATE (RFC 9051 §6.2.2): "+" carries a challenge, the tagged reply ends it."""
+
+    def __init__(self, dialect: ImapDialect, conn: LineConnection) -> None:
+        self.dialect, self.conn, self.tag = dialect, conn, ""
+        self.last: MailboxReply | None = None
+
+    def _turn(self, reply: MailboxReply) -> Turn:
+        self.last = reply
+        if reply.code == "CONTINUE":
+            return Turn(reply.text, False, str(reply))
+        return Turn(None, reply.ok, str(reply))
+
+    async def start(self, name: str, initial: str | None, shown: str) -> Turn:
+        self.tag = self.dialect._next_tag()
+        line = f"{self.tag} AUTHENTICATE {name}" + (f" {initial}" if initial is not None else "")
+        await self.conn.send_line(line, Stage.AUTH, f"{self.tag} AUTHENTICATE {shown}")
+        return self._turn(await self.dialect.completion(self.conn, self.tag, Stage.AUTH))
+
+    async def send(self, line: str, shown: str) -> Turn:
+        await self.conn.send_line(line, Stage.AUTH, shown if shown != line else None)
+        return self._turn(await self.dialect.completion(self.conn, self.tag, Stage.AUTH))

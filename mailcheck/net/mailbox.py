@@ -1,10 +1,10 @@
 """What a mailbox-access protocol (IMAP, POP3) must say for the shared mailbox session to drive it."""
 
 import abc
-import base64
 import re
 from dataclasses import dataclass, field
 
+from mailcheck.net.sasl import AuthRequest, Outcome
 from mailcheck.net.stream import LineConnection
 from mailcheck.transcript import Transcript
 
@@ -27,6 +27,7 @@ class MailboxReply:
     text: str
     code: str | None = None
     untagged: tuple[str, ...] = field(default=(), repr=False)
+    sasl: Outcome | None = field(default=None, repr=False)  # a login's SASL details (decoded error, fault)
 
     def __str__(self) -> str:
         status = "OK" if self.ok else "NO"
@@ -41,9 +42,13 @@ class Greeting:
     capabilities: tuple[str, ...] | None = None
 
 
-def sasl_plain(user: str, password: str) -> str:
-    """The RFC 4616 PLAIN message, base64-encoded."""
-    return base64.b64encode(f"\0{user}\0{password}".encode()).decode()
+def sasl_reply(last: MailboxReply | None, outcome: Outcome) -> MailboxReply:
+    """The server's final reply to a SASL exchange, with the exchange's details; a client-side fault (a SCRAM
+    server signature that does not verify) makes it a failure whatever the server said."""
+    reply = last or MailboxReply(False, outcome.text)
+    ok = reply.ok and outcome.ok and outcome.fault is None
+    return MailboxReply(ok, outcome.fault or reply.text, reply.code if not outcome.fault else "SASL", reply.untagged,
+                        outcome)  # fmt: skip
 
 
 class MailboxDialect(abc.ABC):
@@ -68,7 +73,7 @@ class MailboxDialect(abc.ABC):
 
     @abc.abstractmethod
     async def login(
-        self, conn: LineConnection, user: str, password: str, capabilities: tuple[str, ...], transcript: Transcript
+        self, conn: LineConnection, login: AuthRequest, capabilities: tuple[str, ...], transcript: Transcript
     ) -> tuple[str, MailboxReply]:
         """Authenticate; returns the mechanism used and the server's final answer."""
 

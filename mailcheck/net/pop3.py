@@ -3,7 +3,9 @@
 import time
 
 from mailcheck.model import ProbeError, Stage
-from mailcheck.net.mailbox import Greeting, MailboxDialect, MailboxReply, response_code, sasl_plain
+from mailcheck.net import sasl
+from mailcheck.net.mailbox import Greeting, MailboxDialect, MailboxReply, response_code, sasl_reply
+from mailcheck.net.sasl import AuthRequest, Carrier, Turn
 from mailcheck.net.stream import LineConnection
 from mailcheck.transcript import Transcript
 
@@ -61,18 +63,24 @@ class Pop3Dialect(MailboxDialect):
         return not capabilities or any(c.upper().split()[0] in ("USER", "SASL") for c in capabilities if c.strip())
 
     async def login(
-        self, conn: LineConnection, user: str, password: str, capabilities: tuple[str, ...], transcript: Transcript
+        self, conn: LineConnection, login: AuthRequest, capabilities: tuple[str, ...], transcript: Transcript
     ) -> tuple[str, MailboxReply]:
-        blob = sasl_plain(user, password)
-        transcript.add_secret(password)
-        transcript.add_secret(blob)
-        sasl = next((c.upper().split()[1:] for c in capabilities if c.upper().startswith("SASL")), [])
-        if "PLAIN" in sasl:
-            return "AUTH PLAIN", await self.command(conn, f"AUTH PLAIN {blob}", Stage.AUTH, "AUTH PLAIN ********")
-        reply = await self.command(conn, f"USER {user}", Stage.AUTH)
-        if not reply.ok:
-            return "USER/PASS", reply
-        return "USER/PASS", await self.command(conn, f"PASS {password}", Stage.AUTH, "PASS ********")
+        """AUTH with the strongest SASL mechanism both sides have (or --auth-mech); USER/PASS only when the
+        server offers no mechanism that fits a password."""
+        offered = next((c.upper().split()[1:] for c in capabilities if c.upper().startswith("SASL")), [])
+        name, why = login.mechanism(offered, True)
+        creds = login.credentials
+        if name is None:
+            if creds.mechanism or creds.token:
+                return creds.mechanism or "none", MailboxReply(False, why, "NOT-OFFERED")
+            transcript.add_secret(creds.password)
+            reply = await self.command(conn, f"USER {creds.user}", Stage.AUTH)
+            if not reply.ok:
+                return "USER/PASS", reply
+            return "USER/PASS", await self.command(conn, f"PASS {creds.password}", Stage.AUTH, "PASS ********")
+        carrier = Pop3Sasl(conn)
+        outcome = await sasl.exchange(login.make(name), carrier, True, transcript.add_secret)
+        return f"AUTH {name}", sasl_reply(carrier.last, outcome)
 
     async def mailbox_facts(self, conn: LineConnection) -> dict[str, object]:
         reply = await self.command(conn, "STAT", Stage.AUTH)
@@ -89,3 +97,27 @@ class Pop3Dialect(MailboxDialect):
         # QUIT in the AUTHORIZATION state deletes nothing; after login it would enter UPDATE, but we marked
         # nothing deleted, so nothing is removed (RFC 1939 §6).
         await self.command(conn, "QUIT", Stage.AUTH)
+
+
+class Pop3Sasl(Carrier):
+    """SASL over POP3 AUTH (RFC 5034): "+ " carries a challenge, +OK or -ERR ends it."""
+
+    def __init__(self, conn: LineConnection) -> None:
+        self.conn = conn
+        self.last: MailboxReply | None = None
+
+    async def _turn(self) -> Turn:
+        reply = _reply(await self.conn.read_line(Stage.AUTH))
+        self.last = reply
+        if reply.code == "CONTINUE":
+            return Turn(reply.text, False, str(reply))
+        return Turn(None, reply.ok, str(reply))
+
+    async def start(self, name: str, initial: str | None, shown: str) -> Turn:
+        line = f"AUTH {name}" + (f" {initial}" if initial is not None else "")
+        await self.conn.send_line(line, Stage.AUTH, f"AUTH {shown}")
+        return await self._turn()
+
+    async def send(self, line: str, shown: str) -> Turn:
+        await self.conn.send_line(line, Stage.AUTH, shown if shown != line else None)
+        return await self._turn()

@@ -5,6 +5,7 @@ import time
 from dataclasses import dataclass
 
 from mailcheck.model import ProbeError, Stage
+from mailcheck.net.sasl import Carrier, Turn
 from mailcheck.net.stream import LineConnection
 from mailcheck.replycodes import REPLY_CLASS, REPLY_CODES, explain_enhanced, explain_reply
 
@@ -92,3 +93,24 @@ def ehlo_keywords(reply: SmtpReply) -> dict[str, str]:
 
 def auth_mechanisms(extensions: dict[str, str]) -> list[str]:
     return [m.upper() for m in extensions.get("AUTH", "").split()]
+
+
+class SmtpSasl(Carrier):
+    """SASL over SMTP AUTH (RFC 4954): 334 carries a challenge, 235 ends it well."""
+
+    def __init__(self, conn: LineConnection) -> None:
+        self.conn = conn
+        self.last: SmtpReply | None = None
+
+    def _turn(self, reply: SmtpReply) -> Turn:
+        self.last = reply
+        if reply.code == 334:
+            return Turn(reply.lines[0] if reply.lines else "", False, str(reply))
+        return Turn(None, reply.code == 235, str(reply))
+
+    async def start(self, name: str, initial: str | None, shown: str) -> Turn:
+        line = f"AUTH {name}" + (f" {initial}" if initial is not None else "")
+        return self._turn(await command(self.conn, line, Stage.AUTH, f"AUTH {shown}"))
+
+    async def send(self, line: str, shown: str) -> Turn:
+        return self._turn(await command(self.conn, line, Stage.AUTH, shown if shown != line else None))

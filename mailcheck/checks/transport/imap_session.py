@@ -7,7 +7,9 @@ from mailcheck.checks.transport.certificate import inspect_chain
 from mailcheck.checks.transport.connection import Endpoint, open_transport, resolve_endpoints, upgrade_transport
 from mailcheck.context import ProbeContext
 from mailcheck.model import ProbeError, Stage
+from mailcheck.net import sasl
 from mailcheck.net.imap import ImapDialect
+from mailcheck.net.sasl import AuthRequest
 from mailcheck.net.stream import LineConnection
 from mailcheck.net.tls import client_context
 from mailcheck.net.trust import trust_store
@@ -48,9 +50,10 @@ async def open_mailbox(
         if not insecure:
             _verified(session)
         capabilities = await dialect.capabilities(conn)
-        _mechanism, login = await dialect.login(
-            conn, credentials.user, credentials.password, capabilities, ctx.transcript
-        )
+        chain = session.tls.chain_der if session.tls else ()
+        binding = sasl.server_end_point(chain[0]) if chain else None
+        request = AuthRequest(credentials, binding, endpoint.server_name or endpoint.address, endpoint.port)
+        _mechanism, login = await dialect.login(conn, request, capabilities, ctx.transcript)
         if not login.ok:
             raise ProbeError(Stage.AUTH, "auth-failed", f"IMAP login refused: {login}")
         selected = await dialect.command(conn, select, Stage.AUTH)

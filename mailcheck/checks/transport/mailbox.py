@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mailcheck.checks.transport import software, tls_scan
+from mailcheck.checks.transport.auth_token import token_finding
 from mailcheck.checks.transport.connection import (
     Endpoint,
     TransportObservation,
@@ -25,7 +26,9 @@ from mailcheck.checks.transport.connection import (
 )
 from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
+from mailcheck.net import sasl
 from mailcheck.net.mailbox import Greeting, MailboxDialect, MailboxReply
+from mailcheck.net.sasl import AuthRequest
 from mailcheck.net.stream import LineConnection
 from mailcheck.net.tls import client_context
 from mailcheck.net.trust import NO_TRUST, TrustStore, trust_store
@@ -143,9 +146,13 @@ async def dialogue(obs: MailboxSession, options: MailboxOptions, dialect: Mailbo
                 obs.auth_refused_plaintext = True
             else:
                 latest = obs.capabilities_tls if obs.capabilities_tls is not None else obs.capabilities
-                obs.auth_mechanism, obs.auth_reply = await dialect.login(
-                    conn, creds.user, creds.password, latest, ctx.transcript
+                login = AuthRequest(
+                    creds,
+                    binding=sasl.server_end_point(obs.tls.chain_der[0]) if obs.tls and obs.tls.chain_der else None,
+                    host=obs.endpoint.server_name or obs.endpoint.address,
+                    port=obs.endpoint.port,
                 )
+                obs.auth_mechanism, obs.auth_reply = await dialect.login(conn, login, latest, ctx.transcript)
                 if obs.auth_reply.ok:
                     obs.facts = await dialect.mailbox_facts(conn)
         await attempt(dialect.logout(conn))
@@ -184,7 +191,8 @@ def session_findings(session: MailboxSession, options: MailboxOptions) -> list[C
             *certificate_finding(p, session, opportunistic=False, insecure=options.insecure),
             capabilities_tls_finding(session),
         ]
-    found += [auth_finding(session), facts_finding(session)]
+    token = token_finding(session.protocol, session.endpoint.label, options.credentials, session.checked_at)
+    found += [token, auth_finding(session), facts_finding(session)]
     failure = session.failure
     if failure is not None and failure.stage not in (Stage.CONNECT, Stage.TLS):
         stage_id = (
@@ -268,11 +276,22 @@ def auth_finding(session: MailboxSession) -> CheckResult | None:
     reply = session.auth_reply
     if reply is None:
         return None
-    details = {"mechanism": session.auth_mechanism, "reply": str(reply), "code": reply.code}
+    details: dict[str, object] = {"mechanism": session.auth_mechanism, "reply": str(reply), "code": reply.code}
+    outcome = reply.sasl
+    if outcome is not None and outcome.error is not None:
+        details["server_error"] = outcome.error
+    if outcome is not None and outcome.fault:
+        return subject.result(Status.FAIL, outcome.fault, details, ErrorInfo(Stage.AUTH, "sasl-fault", outcome.fault))
+    if reply.code == "NOT-OFFERED":
+        return subject.result(Status.FAIL, reply.text, details, ErrorInfo(Stage.AUTH, "not-offered", reply.text))
     if reply.ok:
-        return subject.result(Status.PASS, f"{session.auth_mechanism} accepted: {reply.text}", details)
+        mechanism = (session.auth_mechanism or "").split()[-1]
+        legacy = f"; {sasl.LEGACY[mechanism]}" if mechanism in sasl.LEGACY else ""
+        return subject.result(Status.PASS, f"{session.auth_mechanism} accepted: {reply.text}{legacy}", details)
     kind, meaning = explain_mailbox_code(reply.code)
     message = f"{session.auth_mechanism} rejected: {reply}" + (f" ({meaning})" if meaning else "")
+    if outcome is not None and outcome.error:
+        message += f"; the server's error: {sasl.describe_error(outcome.error)}"
     return subject.result(Status.FAIL, message, details, ErrorInfo(Stage.AUTH, kind, message))
 
 

@@ -2,7 +2,6 @@
 RFC 8314 implicit TLS, RFC 4954 AUTH). Never sends DATA: the probe sends no mail."""
 
 import asyncio
-import base64
 import re
 import ssl
 import time
@@ -10,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from mailcheck.checks.transport import egress, software, tls_scan
+from mailcheck.checks.transport.auth_token import token_finding
 from mailcheck.checks.transport.connection import (
     Endpoint,
     TransportObservation,
@@ -25,8 +25,10 @@ from mailcheck.checks.transport.connection import (
 from mailcheck.checks.transport.vantage import said_once
 from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
+from mailcheck.net import sasl
 from mailcheck.net.dns import DnsAnswer
-from mailcheck.net.smtp import SmtpReply, auth_mechanisms, command, ehlo_keywords, read_reply
+from mailcheck.net.sasl import AuthRequest
+from mailcheck.net.smtp import SmtpReply, SmtpSasl, auth_mechanisms, command, ehlo_keywords, read_reply
 from mailcheck.net.stream import LineConnection
 from mailcheck.net.tls import client_context
 from mailcheck.net.trust import NO_TRUST, TrustStore, trust_store
@@ -83,6 +85,8 @@ class AuthObservation:
     mechanism: str | None = None
     reply: SmtpReply | None = None
     refused_plaintext: bool = False
+    not_offered: str = ""  # why no mechanism fits, in words
+    sasl: "sasl.Outcome | None" = None  # the exchange's details: the decoded error, a client-side fault
 
 
 @dataclass
@@ -318,8 +322,8 @@ async def starttls(conn: LineConnection, obs: SessionObservation, tls_context: s
 async def authenticate(
     conn: LineConnection, obs: SessionObservation, options: SmtpOptions, ctx: ProbeContext
 ) -> AuthObservation:
-    """AUTH PLAIN (or LOGIN), the password masked in the transcript; refuses to send it without TLS unless
-    the user allowed plaintext credentials."""
+    """AUTH with the strongest SASL mechanism both sides have (or --auth-mech), secrets masked in the
+    transcript; refuses to send credentials without TLS unless the user allowed plaintext credentials."""
     creds = options.credentials
     assert creds is not None
     latest = obs.ehlo_tls or obs.ehlo
@@ -327,24 +331,14 @@ async def authenticate(
     offered = auth_mechanisms(ehlo_keywords(latest))
     if obs.tls is None and not options.allow_plaintext_auth:
         return AuthObservation(offered, refused_plaintext=True)
-    mechanism = next((m for m in ("PLAIN", "LOGIN") if m in offered), None)
-    if mechanism is None:
-        return AuthObservation(offered)
-    plain = base64.b64encode(f"\0{creds.user}\0{creds.password}".encode()).decode()
-    secret = base64.b64encode(creds.password.encode()).decode()
-    for hidden in (creds.password, plain, secret):
-        ctx.transcript.add_secret(hidden)
-    if mechanism == "PLAIN":
-        reply = await command(conn, f"AUTH PLAIN {plain}", Stage.AUTH, shown="AUTH PLAIN ********")
-        if reply.code == 334:
-            reply = await command(conn, plain, Stage.AUTH, shown="********")
-    else:
-        reply = await command(conn, "AUTH LOGIN", Stage.AUTH)
-        if reply.code == 334:
-            reply = await command(conn, base64.b64encode(creds.user.encode()).decode(), Stage.AUTH)
-        if reply.code == 334:
-            reply = await command(conn, secret, Stage.AUTH, shown="********")
-    return AuthObservation(offered, mechanism, reply)
+    chain = obs.tls.chain_der if obs.tls else ()
+    login = AuthRequest(creds, sasl.server_end_point(chain[0]) if chain else None, obs.endpoint.host, obs.endpoint.port)
+    name, why = login.mechanism(offered, True)
+    if name is None:
+        return AuthObservation(offered, not_offered=why)
+    carrier = SmtpSasl(conn)
+    outcome = await sasl.exchange(login.make(name), carrier, True, ctx.transcript.add_secret)
+    return AuthObservation(offered, name, carrier.last, sasl=outcome)
 
 
 async def envelope(conn: LineConnection, obs: SessionObservation, options: SmtpOptions) -> None:
@@ -441,6 +435,7 @@ def session_findings(session: SessionObservation, options: SmtpOptions) -> list[
             certificate_finding("smtp", session, opportunistic=options.is_opportunistic, insecure=options.insecure)
         )
         found.append(ehlo_tls_finding(session, options))
+    found.append(token_finding("smtp", session.endpoint.label, options.credentials, session.checked_at))
     found.append(auth_finding(session))
     found.extend(envelope_findings(session))
     found.append(relay_finding(session))
@@ -602,14 +597,22 @@ def auth_finding(session: SessionObservation) -> CheckResult | None:
         message = "refused to send credentials without TLS (pass --allow-plaintext-auth to allow it)"
         return subject.result(Status.FAIL, message, details, ErrorInfo(Stage.AUTH, "plaintext-refused", message))
     if auth.mechanism is None or auth.reply is None:
-        message = f"no supported AUTH mechanism offered ({', '.join(auth.offered) or 'AUTH not offered'})"
+        message = auth.not_offered or f"no AUTH mechanism offered ({', '.join(auth.offered) or 'AUTH not offered'})"
         return subject.result(Status.FAIL, message, details, ErrorInfo(Stage.AUTH, "not-offered", message))
     reply = auth.reply
     details["reply"] = reply.to_dict()
+    outcome = auth.sasl
+    if outcome is not None and outcome.error is not None:
+        details["server_error"] = outcome.error
+    if outcome is not None and outcome.fault:
+        return subject.result(Status.FAIL, outcome.fault, details, ErrorInfo(Stage.AUTH, "sasl-fault", outcome.fault))
     if reply.code == 235:
-        return subject.result(Status.PASS, f"AUTH {auth.mechanism} accepted: {reply}", details)
+        legacy = f"; {sasl.LEGACY[auth.mechanism]}" if auth.mechanism in sasl.LEGACY else ""
+        return subject.result(Status.PASS, f"AUTH {auth.mechanism} accepted: {reply}{legacy}", details)
     kind, words = AUTH_REPLIES.get(reply.code, ("auth-failed", reply.meaning()))
     message = f"AUTH {auth.mechanism}: {reply} ({words})"
+    if outcome is not None and outcome.error:
+        message += f"; the server's error: {sasl.describe_error(outcome.error)}"
     return subject.result(Status.FAIL, message, details, ErrorInfo(Stage.AUTH, kind, message))
 
 
