@@ -207,3 +207,24 @@ def test_default_port_is_implicit_tls(cli: Cli, smtp_lab: SmtpLab) -> None:
     )
     assert run.code == 0, run.out
     assert run.json()["target"] == f"mail.lab.test:{server.port}"
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_no_password_goes_to_a_server_whose_certificate_is_not_trusted(
+    cli: Cli, smtp_lab: SmtpLab, protocol: str
+) -> None:
+    # Given a server whose certificate is issued by a CA the client does not trust (no --ca-file: a private CA
+    # or a TLS-intercepting proxy)
+    server = smtp_lab.start_mailbox(protocol, MailboxBehaviour(users={"alice": PASSWORD}), implicit=True)
+    args = smtp_lab.args(server, "mail.lab.test", "--tls", "implicit", *LOGIN, "--json", command=protocol)
+    at = args.index("--ca-file")
+    del args[at : at + 2]
+    run = cli(*args, env={"PW": PASSWORD})
+    # Then the certificate fails, the login is withheld, and the server never saw a login command
+    auth = run.check(f"{protocol}.auth")
+    assert auth["status"] == "fail" and auth["summary"].startswith("not logging in:"), auth
+    assert auth["error"]["kind"] == "withheld"
+    assert not [c for c in server.commands if c.split()[0].upper() in ("LOGIN", "AUTHENTICATE", "AUTH", "USER", "PASS")]
+    # And with --insecure the user chose to log in anyway
+    insecure = cli(*args, "--insecure", env={"PW": PASSWORD})
+    assert insecure.check(f"{protocol}.auth")["status"] == "pass", insecure.out

@@ -127,3 +127,17 @@ def test_envelope_replies_are_explained(
     assert (rcpt_check["error"] or {}).get("kind") == kind
     assert words in rcpt_check["summary"]
     assert "RSET" in server.commands and "DATA" not in server.commands
+
+
+def test_no_password_goes_to_a_submission_server_whose_certificate_is_not_trusted(cli: Cli, smtp_lab: SmtpLab) -> None:
+    # Given submission whose certificate the client cannot trust (no --ca-file for the lab's private CA)
+    server = submission(smtp_lab)
+    args = smtp_lab.args(server, "mx.lab.test", "--user", "alice", "--password-env", "MC_PW", "-v", "--json")
+    at = args.index("--ca-file")
+    del args[at : at + 2]
+    run = cli(*args, env={"MC_PW": PASSWORD})
+    # Then mailcheck does not send AUTH at all, and says why
+    auth = run.check("smtp.auth")
+    assert auth["status"] == "fail" and auth["error"]["kind"] == "withheld", auth
+    assert "~> AUTH" not in run.err
+    assert_no_secret(run.out, run.err)

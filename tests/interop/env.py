@@ -36,6 +36,9 @@ DNS, MTA, IMAP, WEB = "127.0.20.1", "127.0.20.2", "127.0.20.3", "127.0.20.4"
 # a second Knot, the zone's other name server: a secondary whose copy stopped updating (older serial, last
 # year's SPF), as a hand-copied zone file or a broken transfer leaves it
 DNS2 = "127.0.20.8"
+INTROSPECTION = ("127.0.20.9", 8080)  # the OAuth token introspection endpoint Dovecot asks
+# every loopback address the suite gives lo (and takes away again)
+ADDRESSES = (DNS, DNS2, INTROSPECTION[0], MTA, IMAP, WEB, exim.ADDRESS, opensmtpd.ADDRESS, opensmtpd.BROKEN_ADDRESS)
 SERIAL, STALE_SERIAL = 2026120102, 2026120101
 SPF, STALE_SPF = "v=spf1 ip4:127.0.0.0/8 -all", "v=spf1 ip4:127.0.20.0/24 ~all"
 USER, PASSWORD = f"alice@{DOMAIN}", "interop-Secret-42"
@@ -384,16 +387,24 @@ ssl_cert = <{files["imap_cert"]}
 ssl_key = <{files["imap_key"]}
 ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = yes
-auth_mechanisms = plain login
+auth_mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256 xoauth2 oauthbearer
 mail_location = maildir:{mail}/%n
 first_valid_uid = {uid}
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {base}/users
+  mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256
+}}
+# OAuth 2.0 bearer tokens, checked against the introspection endpoint the suite starts (tests/interop/introspection.py)
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {base}/oauth2.conf.ext
 }}
 userdb {{
   driver = static
-  args = uid={VMAIL} gid={VMAIL} home={mail}/%n
+  # every user: the passdbs answer only logins (each names its mechanisms), so LMTP asks no passdb
+  args = uid={VMAIL} gid={VMAIL} home={mail}/%n allow_all_users=yes
 }}
 service imap-login {{
   inet_listener imap {{
@@ -428,8 +439,19 @@ protocol lmtp {{
 }}
 """,
     )
+    write(
+        base / "oauth2.conf.ext",
+        f"introspection_mode = post\nintrospection_url = http://{INTROSPECTION[0]}:{INTROSPECTION[1]}/introspect\n"
+        "username_attribute = username\nactive_attribute = active\nactive_value = true\n",
+    )
     for path in (files["imap_cert"], files["imap_key"]):
         path.chmod(0o644)
+    pidfile = STATE / "introspection.pid"
+    subprocess.Popen(
+        [sys.executable, "-m", "tests.interop.introspection", INTROSPECTION[0], str(INTROSPECTION[1]), str(pidfile)],
+        cwd=Path(__file__).resolve().parents[2], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
     start_daemon("dovecot", "dovecot", "-c", str(base / "dovecot.conf"))
 
 
@@ -494,6 +516,7 @@ http {{
 PIDFILES = {
     "knot": lambda: STATE / "knot" / "knot.pid",
     "knot2": lambda: STATE / "knot2" / "knot.pid",
+    "introspection": lambda: STATE / "introspection.pid",
     "postfix": lambda: STATE / "postfix-queue" / "pid" / "master.pid",
     "dovecot": lambda: STATE / "dovecot" / "run" / "master.pid",
     "opendkim": lambda: STATE / "dkim" / "opendkim.pid",
@@ -521,7 +544,7 @@ def wait_for_ports(timeout: float = 30) -> None:
 
     wanted = [(MTA, 25), (MTA, 587), (MTA, 465), (IMAP, 143), (IMAP, 993), (IMAP, 110), (IMAP, 995), (WEB, 443)]
     wanted += [(exim.ADDRESS, 25), (exim.ADDRESS, 587), (opensmtpd.ADDRESS, 25), (opensmtpd.ADDRESS, 587)]
-    wanted += [(opensmtpd.BROKEN_ADDRESS, 25), (DNS2, 53)]
+    wanted += [(opensmtpd.BROKEN_ADDRESS, 25), (DNS2, 53), INTROSPECTION]
     deadline = time.monotonic() + timeout
     for address in wanted:
         while True:
@@ -536,7 +559,7 @@ def wait_for_ports(timeout: float = 30) -> None:
 
 def loopback_addresses() -> None:
     """Postfix binds only to addresses configured on an interface: give lo the lab's loopback addresses."""
-    for address in (DNS, DNS2, MTA, IMAP, WEB, exim.ADDRESS, opensmtpd.ADDRESS, opensmtpd.BROKEN_ADDRESS):
+    for address in ADDRESSES:
         done = run("ip", "addr", "add", f"{address}/32", "dev", "lo", check=False)
         if done.returncode != 0 and "already assigned" not in done.stderr and "File exists" not in done.stderr:
             raise SystemExit(f"interop: cannot add {address} to lo: {done.stderr.strip()}")
@@ -560,6 +583,7 @@ def up() -> dict[str, object]:
     wait_for_ports()
     env = {
         "resolver": DNS,
+        "oauth_token": "interop-good-token",
         "name_servers": {
             "primary": DNS,
             "stale": DNS2,
@@ -630,7 +654,7 @@ def down() -> None:
         else:
             print(f"interop: {name} (pid {pid}) did not stop", file=sys.stderr)
     if shutil.which("ip"):
-        for address in (DNS, DNS2, MTA, IMAP, WEB, exim.ADDRESS, opensmtpd.ADDRESS, opensmtpd.BROKEN_ADDRESS):
+        for address in ADDRESSES:
             run("ip", "addr", "del", f"{address}/32", "dev", "lo", check=False)
 
 

@@ -566,3 +566,88 @@ def test_reports_read_from_a_dovecot_mailbox(cli: Cli, interop: dict[str, Any]) 
     after = [p for p in maildir.glob("*/*") if subject.encode() in p.read_bytes()]
     flags = [p.name.partition(":2,")[2] for p in after]  # maildir info: no ":2," yet means no flags at all
     assert after and not any("S" in f for f in flags), after
+
+
+# --- SASL against real Dovecot (and Postfix submission through Dovecot's SASL): SCRAM and OAuth 2.0 ---
+
+
+def _jwt(payload: dict[str, object], token: str) -> str:
+    """A JWT-shaped token whose claims mailcheck reads locally; the introspection endpoint decides by its end."""
+    import base64
+    import json
+
+    def part(value: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'none'})}.{part(payload)}.{token}"
+
+
+@pytest.mark.parametrize(
+    ("command", "target", "check"),
+    [
+        ("imap", "imap.interop.test:993", "imap.auth"),
+        ("pop3", "pop.interop.test:995", "pop3.auth"),
+        ("smtp", "mx.interop.test:587", "smtp.auth"),
+    ],
+)
+def test_scram_sha_256_is_chosen_and_verified(
+    cli: Cli, interop: dict[str, Any], command: str, target: str, check: str
+) -> None:
+    result = run(cli, interop, command, target, "--user", interop["user"], "--password-env", "MC_INTEROP_PW",
+                 env=secret(interop))  # fmt: skip
+    auth = result.check(check)
+    # the strongest mechanism both sides have, with the server's signature checked (a pass means it verified)
+    assert auth["status"] == "pass" and "SCRAM-SHA-256" in auth["summary"], auth
+    assert interop["password"] not in result.out
+
+
+def test_scram_with_the_wrong_password_is_refused(cli: Cli, interop: dict[str, Any]) -> None:
+    result = run(cli, interop, "imap", "imap.interop.test:993", "--user", interop["user"], "--password-env", "WRONG",
+                 env={"WRONG": "not-the-password"})  # fmt: skip
+    auth = result.check("imap.auth")
+    assert auth["status"] == "fail" and "SCRAM-SHA-256" in auth["summary"], auth
+
+
+def test_cram_md5_is_said_to_be_legacy(cli: Cli, interop: dict[str, Any]) -> None:
+    result = run(cli, interop, "imap", "imap.interop.test:993", "--user", interop["user"], "--password-env",
+                 "MC_INTEROP_PW", "--auth-mech", "cram-md5", env=secret(interop))  # fmt: skip
+    auth = result.check("imap.auth")
+    assert auth["status"] == "pass" and "CRAM-MD5 is legacy" in auth["summary"], auth
+
+
+@pytest.mark.parametrize(
+    ("command", "target", "check", "mechanism"),
+    [
+        ("imap", "imap.interop.test:993", "imap.auth", "xoauth2"),
+        ("imap", "imap.interop.test:993", "imap.auth", "oauthbearer"),
+        ("pop3", "pop.interop.test:995", "pop3.auth", "oauthbearer"),
+        ("smtp", "mx.interop.test:587", "smtp.auth", "xoauth2"),
+    ],
+)
+def test_oauth_tokens_log_in(
+    cli: Cli, interop: dict[str, Any], command: str, target: str, check: str, mechanism: str
+) -> None:
+    import time as clock
+
+    token = _jwt({"exp": int(clock.time()) + 3600, "scp": "IMAP.AccessAsUser.All POP.AccessAsUser.All SMTP.Send"},
+                 interop["oauth_token"])  # fmt: skip
+    result = run(cli, interop, command, target, "--user", interop["user"], "--auth-mech", mechanism, "--token-env",
+                 "MC_TOKEN", env={"MC_TOKEN": token})  # fmt: skip
+    assert result.check(check)["status"] == "pass", result.out
+    assert result.check(check.replace(".auth", ".token"))["status"] == "pass", result.out
+    assert token not in result.out
+
+
+def test_an_expired_token_is_explained(cli: Cli, interop: dict[str, Any]) -> None:
+    import time as clock
+
+    # Given a token whose own claims say it expired an hour ago (and that the introspection endpoint refuses)
+    token = _jwt({"exp": int(clock.time()) - 3600, "scp": "IMAP.AccessAsUser.All"}, "expired")
+    result = run(cli, interop, "imap", "imap.interop.test:993", "--user", interop["user"], "--auth-mech", "xoauth2",
+                 "--token-env", "MC_TOKEN", env={"MC_TOKEN": token})  # fmt: skip
+    # Then mailcheck says so from the token itself, and shows Dovecot's refusal with its decoded error
+    assert "the token expired at" in result.check("imap.token")["summary"], result.out
+    auth = result.check("imap.auth")
+    assert auth["status"] == "fail" and "the server's error: {" in auth["summary"], auth
+    assert auth["details"]["server_error"]["status"], auth
+    assert token not in result.out

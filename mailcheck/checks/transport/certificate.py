@@ -313,3 +313,13 @@ def certificate_result(
         summary += " (--insecure: reported, not failed)"
     error = ErrorInfo(Stage.CERTIFICATE, first.kind, first.message)
     return [subject.result(status, summary, details, error), *lint]
+
+
+def withheld_reason(chain_der: Sequence[bytes], expected_name: str, trust: TrustStore, now: dt.datetime) -> str | None:
+    """Why credentials must not go to this server (its certificate is not trusted for its name), or None:
+    a password is only sent inside TLS whose certificate checks out, unless the user passed --insecure."""
+    _details, problems, _chain = inspect_chain(chain_der, expected_name, trust, now)
+    faults = [p for p in problems if p.breaks_trust]
+    if not faults:
+        return None
+    return f"not logging in: {faults[0].message} (--insecure to log in anyway)"

@@ -3,7 +3,7 @@ selected — shared by ``roundtrip`` (which reads and deletes its own probe mess
 report mails without changing anything: EXAMINE, BODY.PEEK)."""
 
 from mailcheck.checks.transport import smtp as smtp_check
-from mailcheck.checks.transport.certificate import inspect_chain
+from mailcheck.checks.transport.certificate import withheld_reason
 from mailcheck.checks.transport.connection import Endpoint, open_transport, resolve_endpoints, upgrade_transport
 from mailcheck.context import ProbeContext
 from mailcheck.model import ProbeError, Stage
@@ -69,10 +69,7 @@ def _verified(session: smtp_check.SessionObservation) -> None:
     """ProbeError (certificate) when the server's chain is not trusted for its name: no password goes out."""
     assert session.tls is not None
     endpoint = session.endpoint
-    _details, problems, _chain = inspect_chain(
-        session.tls.chain_der, endpoint.server_name or endpoint.address, session.trust, session.checked_at
-    )
-    faults = [p for p in problems if p.breaks_trust]
-    if faults:
-        message = f"not logging in: {faults[0].message} (--insecure to log in anyway)"
-        raise ProbeError(Stage.CERTIFICATE, faults[0].kind, message)
+    name = endpoint.server_name or endpoint.address
+    why = withheld_reason(session.tls.chain_der, name, session.trust, session.checked_at)
+    if why is not None:
+        raise ProbeError(Stage.CERTIFICATE, "untrusted", why)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from mailcheck.checks.transport import software, tls_scan
 from mailcheck.checks.transport.auth_token import token_finding
+from mailcheck.checks.transport.certificate import withheld_reason
 from mailcheck.checks.transport.connection import (
     Endpoint,
     TransportObservation,
@@ -60,6 +61,7 @@ class MailboxSession(TransportObservation):
     auth_mechanism: str | None = None
     auth_reply: MailboxReply | None = None
     auth_refused_plaintext: bool = False
+    auth_withheld: str | None = None  # why the credentials were not sent: a certificate not trusted for the name
     facts: dict[str, object] | None = None
 
 
@@ -142,8 +144,14 @@ async def dialogue(obs: MailboxSession, options: MailboxOptions, dialect: Mailbo
             obs.capabilities_tls = await dialect.capabilities(conn)
         creds = options.credentials
         if creds is not None:
+            name = obs.endpoint.server_name or obs.endpoint.address
+            withheld = None
+            if obs.tls is not None and not options.insecure:
+                withheld = withheld_reason(obs.tls.chain_der, name, obs.trust, obs.checked_at)
             if obs.tls is None and not options.allow_plaintext_auth:
                 obs.auth_refused_plaintext = True
+            elif withheld is not None:
+                obs.auth_withheld = withheld
             else:
                 latest = obs.capabilities_tls if obs.capabilities_tls is not None else obs.capabilities
                 login = AuthRequest(
@@ -273,6 +281,9 @@ def auth_finding(session: MailboxSession) -> CheckResult | None:
     if session.auth_refused_plaintext:
         message = "refused to send credentials without TLS (pass --allow-plaintext-auth to allow it)"
         return subject.result(Status.FAIL, message, {}, ErrorInfo(Stage.AUTH, "plaintext-refused", message))
+    if session.auth_withheld:
+        message = session.auth_withheld
+        return subject.result(Status.FAIL, message, {}, ErrorInfo(Stage.AUTH, "withheld", message))
     reply = session.auth_reply
     if reply is None:
         return None

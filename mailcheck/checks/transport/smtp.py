@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from mailcheck.checks.transport import egress, software, tls_scan
 from mailcheck.checks.transport.auth_token import token_finding
+from mailcheck.checks.transport.certificate import withheld_reason
 from mailcheck.checks.transport.connection import (
     Endpoint,
     TransportObservation,
@@ -86,6 +87,7 @@ class AuthObservation:
     reply: SmtpReply | None = None
     refused_plaintext: bool = False
     not_offered: str = ""  # why no mechanism fits, in words
+    withheld: str = ""  # why the credentials were not sent (a certificate not trusted for the server's name)
     sasl: "sasl.Outcome | None" = None  # the exchange's details: the decoded error, a client-side fault
 
 
@@ -332,13 +334,18 @@ async def authenticate(
     if obs.tls is None and not options.allow_plaintext_auth:
         return AuthObservation(offered, refused_plaintext=True)
     chain = obs.tls.chain_der if obs.tls else ()
+    server = obs.endpoint.server_name or obs.endpoint.address
+    if obs.tls is not None and not options.insecure:
+        withheld = withheld_reason(chain, server, obs.trust, obs.checked_at)
+        if withheld is not None:
+            return AuthObservation(offered, withheld=withheld)
     login = AuthRequest(creds, sasl.server_end_point(chain[0]) if chain else None, obs.endpoint.host, obs.endpoint.port)
-    name, why = login.mechanism(offered, True)
-    if name is None:
+    mechanism, why = login.mechanism(offered, True)
+    if mechanism is None:
         return AuthObservation(offered, not_offered=why)
     carrier = SmtpSasl(conn)
-    outcome = await sasl.exchange(login.make(name), carrier, True, ctx.transcript.add_secret)
-    return AuthObservation(offered, name, carrier.last, sasl=outcome)
+    outcome = await sasl.exchange(login.make(mechanism), carrier, True, ctx.transcript.add_secret)
+    return AuthObservation(offered, mechanism, carrier.last, sasl=outcome)
 
 
 async def envelope(conn: LineConnection, obs: SessionObservation, options: SmtpOptions) -> None:
@@ -596,6 +603,8 @@ def auth_finding(session: SessionObservation) -> CheckResult | None:
     if auth.refused_plaintext:
         message = "refused to send credentials without TLS (pass --allow-plaintext-auth to allow it)"
         return subject.result(Status.FAIL, message, details, ErrorInfo(Stage.AUTH, "plaintext-refused", message))
+    if auth.withheld:
+        return subject.result(Status.FAIL, auth.withheld, details, ErrorInfo(Stage.AUTH, "withheld", auth.withheld))
     if auth.mechanism is None or auth.reply is None:
         message = auth.not_offered or f"no AUTH mechanism offered ({', '.join(auth.offered) or 'AUTH not offered'})"
         return subject.result(Status.FAIL, message, details, ErrorInfo(Stage.AUTH, "not-offered", message))
