@@ -145,7 +145,13 @@ ENHANCED_DETAIL = {
 }
 
 # Details whose meaning depends on the class digit.
-CLASS_DETAIL = {"2.7.0": "authentication succeeded"}
+CLASS_DETAIL = {
+    "2.7.0": "authentication succeeded",
+    # Microsoft 365 (Exchange Online), not in the IANA registry: what its 535 means
+    "5.7.139": "Microsoft 365: authentication refused — SMTP AUTH is disabled for this mailbox or the tenant, basic "
+    "authentication is blocked (security defaults), or MFA/conditional access refused it; use OAuth 2.0 "
+    "(--auth-mech xoauth2) or enable SMTP AUTH for the mailbox",
+}
 
 ENHANCED_RE = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})$")
 REPLY_RE = re.compile(r"^[2-5][0-9][0-9]$")

@@ -149,3 +149,8 @@ def test_token_options_fit_together(cli: Cli, tmp_path) -> None:  # type: ignore
         "imap", "127.0.0.1", "--user", "u", "--token-command", f"{sys.executable} -c 'import sys; sys.exit(3)'"
     )
     assert failing.code == 2 and "printed no token (exit status 3)" in failing.err
+
+
+def test_microsofts_535_5_7_139_is_explained(cli: Cli) -> None:
+    out = cli("explain", "535", "5.7.139").out
+    assert "SMTP AUTH is disabled for this mailbox or the tenant" in out and "xoauth2" in out, out
