@@ -3,6 +3,8 @@
 import inspect
 import json
 import ssl
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -196,3 +198,9 @@ def mail_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator["MailLab"]:
     lab = MailLab(tmp_path_factory.mktemp("lab")).start()
     yield lab
     lab.stop()
+
+
+def run_without(module: str, *argv: str) -> "subprocess.CompletedProcess[str]":
+    """``mailcheck ARGV`` in a fresh interpreter where MODULE cannot be imported: an install without an extra."""
+    program = f"import sys; sys.modules[{module!r}] = None\nfrom mailcheck.cli import main\nsys.argv = {['mailcheck', *argv]!r}\nmain()\n"
+    return subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)

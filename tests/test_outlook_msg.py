@@ -3,13 +3,11 @@
 Unicode properties (the same message: the same trace), an Exim-delivered message, a sent message without
 internet headers, and a fuzzer-made damaged file."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Cli
+from tests.conftest import Cli, run_without
 
 OUTLOOK = Path(__file__).parent / "data" / "outlook"
 
@@ -69,15 +67,9 @@ def test_a_damaged_msg_is_a_clear_error(cli: Cli, tmp_path: Path, data: bytes) -
     assert run.code == 2 and str(path) in run.err and "Traceback" not in run.err, run.err
 
 
-def test_without_the_extra_the_error_names_it(tmp_path: Path) -> None:
+def test_without_the_extra_the_error_names_it() -> None:
     # Given mailcheck installed without the msg extra (olefile cannot be imported)
-    program = (
-        "import sys; sys.modules['olefile'] = None\n"
-        "from mailcheck.cli import main\n"
-        f"sys.argv = ['mailcheck', 'headers', {str(OUTLOOK / 'quick.msg')!r}]\n"
-        "main()\n"
-    )
-    run = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    run = run_without("olefile", "headers", str(OUTLOOK / "quick.msg"))
     # Then it says which extra to install, in one line, with the bad-input exit code
     assert run.returncode == 2, run
     assert "pip install 'mailcheck-cli[msg]'" in run.stderr and "Traceback" not in run.stderr, run.stderr

@@ -48,6 +48,11 @@ def transport_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 is_flag=True,
                 help="Also try each TLS version and weak cipher class in its own short handshake.",
             ),
+            click.option(
+                "--tls-grade",
+                is_flag=True,
+                help="Grade TLS on every item of the NCSC guidelines (as internet.nl), with sslyze (the tls extra).",
+            ),
         ]
     ):
         command = decorate(command)

@@ -50,6 +50,7 @@ def smtp(
     only_ipv6: bool,
     insecure: bool,
     tls_scan: bool,
+    tls_grade: bool,
     helo: str | None,
     require_tls: bool | None,
     user: str | None,
@@ -76,6 +77,10 @@ def smtp(
     from mailcheck.checks.transport import smtp as smtp_check
     from mailcheck.runner import run_check
 
+    if tls_grade:
+        from mailcheck.checks.transport.tls_grade import require_sslyze
+
+        require_sslyze()
     target = server_target(host, port, tls_mode, only_ipv4, only_ipv6, default_port=25, implicit_port=465)
     options = smtp_check.SmtpOptions(
         port=target.port,
@@ -92,6 +97,7 @@ def smtp(
         rcpt_to=rcpt_to,
         relay_test=relay_test,
         tls_scan=tls_scan,
+        tls_grade=tls_grade,
         egress_check=target.port == 25 or bool(reference_mx),
         reference_mx=reference_mx_hosts(reference_mx),
         retries=retries,
@@ -117,6 +123,7 @@ def run_mailbox_command(
     only_ipv6: bool,
     insecure: bool,
     tls_scan: bool,
+    tls_grade: bool,
     user: str | None,
     password_env: str | None,
     password_file: Path | None,
@@ -132,6 +139,10 @@ def run_mailbox_command(
     from mailcheck.net.pop3 import Pop3Dialect
     from mailcheck.runner import run_check
 
+    if tls_grade:
+        from mailcheck.checks.transport.tls_grade import require_sslyze
+
+        require_sslyze()
     dialect = ImapDialect if protocol == "imap" else Pop3Dialect
     plain_port = 143 if protocol == "imap" else 110
     target = server_target(
@@ -155,6 +166,7 @@ def run_mailbox_command(
         ),
         allow_plaintext_auth=allow_plaintext_auth,
         tls_scan=tls_scan,
+        tls_grade=tls_grade,
     )
     execute(
         protocol,

@@ -379,6 +379,15 @@ class DnssecValidator:
 
     async def status(self, name: str, rdtype: str) -> DnssecStatus:
         """Is the NAME/RDTYPE answer secure, insecure, bogus or indeterminate?"""
+        import dns._features
+
+        if not dns._features.have("dnssec"):
+            # dnspython checks signatures only with a cryptography it accepts (2.9 wants 50; sslyze caps it below)
+            return DnssecStatus(
+                "indeterminate",
+                "this installation cannot check signatures: dnspython's DNSSEC support needs a newer cryptography "
+                "(pip install -U 'cryptography' or, with the tls extra, dnspython<2.9)",
+            )
         owner = dns.name.from_text(name)
         covering = [z for z in self.anchors.zones if owner.is_subdomain(z)]
         if not covering:

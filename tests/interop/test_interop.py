@@ -651,3 +651,61 @@ def test_an_expired_token_is_explained(cli: Cli, interop: dict[str, Any]) -> Non
     assert auth["status"] == "fail" and "the server's error: {" in auth["summary"], auth
     assert auth["details"]["server_error"]["status"], auth
     assert token not in result.out
+
+
+# --- --tls-grade on real Postfix, judged against testssl.sh ---
+
+TESTSSL_ITEMS = {
+    # testssl.sh id → how mailcheck's grade says the same thing
+    "TLS1": ("version", "TLS 1.0"),
+    "TLS1_1": ("version", "TLS 1.1"),
+    "TLS1_2": ("version", "TLS 1.2"),
+    "TLS1_3": ("version", "TLS 1.3"),
+    "heartbleed": ("fact", "heartbleed"),
+    "CCS": ("fact", "ccs_injection"),
+    "CRIME_TLS": ("fact", "compression"),
+    "secure_renego": ("fact", "secure_renegotiation"),
+}
+
+
+def _testssl(target: str) -> dict[str, str]:
+    """testssl.sh's findings for TARGET (STARTTLS SMTP): protocols, renegotiation, compression, Heartbleed, CCS."""
+    import json as json_module
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "testssl.json"
+        subprocess.run(
+            ["testssl", "--quiet", "--warnings", "off", "--color", "0", "--jsonfile", str(out), "-p", "-R", "-C",
+             "-H", "-I", "--starttls", "smtp", target],
+            capture_output=True, text=True, timeout=600, check=False,
+        )  # fmt: skip
+        entries = json_module.loads(out.read_text())
+    return {str(e["id"]): str(e["finding"]) for e in entries if isinstance(e, dict) and "id" in e}
+
+
+def test_tls_grade_agrees_with_testssl_on_stock_postfix(cli: Cli, interop: dict[str, Any]) -> None:
+    from tests.debian import need_commands
+
+    pytest.importorskip("sslyze", reason="the tls extra (sslyze) is not installed")
+    need_commands({"testssl": "testssl.sh"}, "the TLS grading referee (testssl.sh)")
+    # Given Postfix as Debian ships it, graded by mailcheck and by testssl.sh on port 25
+    result = run(cli, interop, "smtp", "mx.interop.test", "--tls-grade")
+    summary = result.checks("smtp.tls-grade")[0]
+    versions, facts = summary["details"]["versions"], summary["details"]["facts"]
+    referee = _testssl("127.0.20.2:25")
+    compared = 0
+    for item, (kind, ours) in TESTSSL_ITEMS.items():
+        finding = referee.get(item, "").lower()
+        if not finding:
+            continue
+        compared += 1
+        if kind == "version":
+            offered = finding.startswith("offered")
+            assert (ours in versions) == offered, (item, finding, versions)
+        elif ours == "secure_renegotiation":
+            assert facts[ours] == ("supported" in finding and "not supported" not in finding), (item, finding, facts)
+        else:  # a vulnerability or compression: testssl.sh says "not vulnerable"
+            assert facts[ours] == ("not vulnerable" not in finding), (item, finding, facts)
+    # Then every item both tools report agrees (and enough of them were compared to mean something)
+    assert compared >= 6, referee

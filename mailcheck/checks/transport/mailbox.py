@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mailcheck.checks.transport import software, tls_scan
+from mailcheck.checks.transport import software, tls_grade, tls_scan
 from mailcheck.checks.transport.auth_token import token_finding
 from mailcheck.checks.transport.certificate import withheld_reason
 from mailcheck.checks.transport.connection import (
@@ -47,6 +47,7 @@ class MailboxOptions:
     credentials: Credentials | None = None
     allow_plaintext_auth: bool = False
     tls_scan: bool = False
+    tls_grade: bool = False  # --tls-grade: every item of the NCSC TLS guidelines, with sslyze
 
 
 @dataclass
@@ -72,6 +73,7 @@ class MailboxObservation:
     options: MailboxOptions
     sessions: tuple[MailboxSession, ...]
     scans: tuple[tls_scan.ScanObservation, ...] = ()
+    grades: tuple[tls_grade.GradeObservation, ...] = ()
 
 
 async def probe(
@@ -86,7 +88,16 @@ async def probe(
         preamble = None if options.tls_mode == "implicit" else starttls_preamble(dialect_factory)
         reached = [s.endpoint for s in sessions if tls_scan.worth_scanning(s)]
         scans = await asyncio.gather(*(tls_scan.scan(e, preamble, ctx) for e in reached))
-    return MailboxObservation(host, protocol, options, tuple(sessions), tuple(scans))
+    grades: list[tls_grade.GradeObservation] = []
+    if options.tls_grade:
+        starttls = None if options.tls_mode == "implicit" else protocol
+        tls_sessions = [s for s in sessions if s.tls is not None]
+        grades = list(
+            await asyncio.gather(
+                *(tls_grade.grade(s.endpoint, starttls, ctx, s.tls.chain_der if s.tls else ()) for s in tls_sessions)
+            )
+        )
+    return MailboxObservation(host, protocol, options, tuple(sessions), tuple(scans), tuple(grades))
 
 
 def starttls_preamble(dialect_factory: Callable[[], MailboxDialect]) -> tls_scan.Preamble:
@@ -180,6 +191,8 @@ def evaluate(obs: MailboxObservation) -> list[CheckResult]:
         results.extend(tls_scan.findings(obs.protocol, scan, True, named))
     if obs.options.tls_scan:
         results.extend(tls_scan.unscanned(obs.protocol, obs.sessions, obs.scans))
+    for graded in obs.grades:
+        results.extend(tls_grade.findings(obs.protocol, graded, tls_required=True))
     return results
 
 

@@ -8,7 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from mailcheck.checks.transport import egress, software, tls_scan
+from mailcheck.checks.transport import egress, software, tls_grade, tls_scan
 from mailcheck.checks.transport.auth_token import token_finding
 from mailcheck.checks.transport.certificate import withheld_reason
 from mailcheck.checks.transport.connection import (
@@ -65,6 +65,7 @@ class SmtpOptions:
     rcpt_to: tuple[str, ...] = ()
     relay_test: bool = False
     tls_scan: bool = False
+    tls_grade: bool = False  # --tls-grade: every item of the NCSC TLS guidelines, with sslyze
     egress_check: bool = False  # on connect timeouts, ask a reference MX whether the port is blocked from here
     reference_mx: tuple[tuple[str, int], ...] = ()  # --reference-mx (host, port or 0); () = the default providers
     retries: int = 1  # --retries: sessions asked again (after a backoff) when the server throttles this client
@@ -117,6 +118,7 @@ class SmtpObservation:
     options: SmtpOptions
     sessions: tuple[SessionObservation, ...]
     scans: tuple[tls_scan.ScanObservation, ...] = ()
+    grades: tuple[tls_grade.GradeObservation, ...] = ()
 
 
 # --- probe -------------------------------------------------------------------------------------------------
@@ -151,7 +153,16 @@ async def probe(host: str, options: SmtpOptions, ctx: ProbeContext) -> SmtpObser
             return await ctx.once(key, lambda: tls_scan.scan(endpoint, preamble, ctx))
 
         scans = list(await asyncio.gather(*(scan(e) for e in reached)))
-    return SmtpObservation(host, options, tuple(sessions), tuple(scans))
+    grades: list[tls_grade.GradeObservation] = []
+    if options.tls_grade:
+        starttls = None if options.tls_mode == "implicit" else "smtp"
+        tls_sessions = [s for s in sessions if s.tls is not None]
+        grades = list(
+            await asyncio.gather(
+                *(tls_grade.grade(s.endpoint, starttls, ctx, s.tls.chain_der if s.tls else ()) for s in tls_sessions)
+            )
+        )
+    return SmtpObservation(host, options, tuple(sessions), tuple(scans), tuple(grades))
 
 
 async def weigh_connect_timeout(session: SessionObservation, options: SmtpOptions, ctx: ProbeContext) -> None:
@@ -411,6 +422,8 @@ def evaluate(obs: SmtpObservation) -> list[CheckResult]:
         results.extend(tls_scan.findings("smtp", scan, not obs.options.is_opportunistic, named))
     if obs.options.tls_scan:
         results.extend(tls_scan.unscanned("smtp", obs.sessions, obs.scans))
+    for graded in obs.grades:
+        results.extend(tls_grade.findings("smtp", graded, tls_required=not obs.options.is_opportunistic))
     return said_once(results)
 
 

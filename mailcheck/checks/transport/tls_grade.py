@@ -1,0 +1,255 @@
+"""``--tls-grade``: one endpoint graded on the NCSC TLS guidelines (``tls_guideline``), as internet.nl grades
+mail servers — with sslyze, the scanning library internet.nl itself is built on (its nassl ships OpenSSL builds
+that still speak SSL 2/3, TLS 1.0/1.1, export and NULL suites, so a server is tested on what the system OpenSSL
+refuses to offer). mailcheck resolves the name itself and hands sslyze the address; sslyze's types stay in this
+module: the probe returns plain facts, the evaluation turns them into findings, one per item.
+
+Items: protocol versions, cipher suites per version, key-exchange groups (ECDHE curves, DHE size), TLS
+compression, secure renegotiation, client-initiated renegotiation, Extended Master Secret (RFC 7627), 0-RTT,
+Heartbleed, CCS injection (CVE-2014-0224), ROBOT, TLS_FALLBACK_SCSV.
+"""
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mailcheck.checks.transport import tls_guideline as ncsc
+from mailcheck.checks.transport.connection import Endpoint
+from mailcheck.context import ProbeContext
+from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
+from mailcheck.names import BadInput
+
+EXTRA_NEEDED = "--tls-grade needs the tls extra (sslyze): pip install 'mailcheck-cli[tls]'"
+VERSION_COMMANDS = {
+    "SSL 2.0": "ssl_2_0_cipher_suites",
+    "SSL 3.0": "ssl_3_0_cipher_suites",
+    "TLS 1.0": "tls_1_0_cipher_suites",
+    "TLS 1.1": "tls_1_1_cipher_suites",
+    "TLS 1.2": "tls_1_2_cipher_suites",
+    "TLS 1.3": "tls_1_3_cipher_suites",
+}
+CHECKS = (
+    "tls_compression",
+    "session_renegotiation",
+    "tls_extended_master_secret",
+    "tls_1_3_early_data",
+    "heartbleed",
+    "openssl_ccs_injection",
+    "robot",
+    "tls_fallback_scsv",
+    "elliptic_curves",
+)
+
+
+@dataclass
+class GradeObservation:
+    """What sslyze found on one endpoint, as plain values."""
+
+    endpoint: Endpoint
+    suites: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # version → [(suite, key exchange)]
+    key_exchange: dict[str, str] = field(default_factory=dict)  # "x25519" / "DH 2048" → level
+    facts: dict[str, object] = field(default_factory=dict)  # compression, renegotiation, ems, … (None: not tested)
+    errors: dict[str, str] = field(default_factory=dict)  # scan command → why it could not run
+    failure: ProbeError | None = None
+    certificate_key: tuple[str, int] | None = None  # the leaf's public key: ("RSA", 2048), ("EC", 256), …
+
+
+def require_sslyze() -> None:
+    try:
+        import sslyze  # noqa: F401
+    except ImportError:
+        raise BadInput(EXTRA_NEEDED) from None
+
+
+def _scan(endpoint: Endpoint, protocol: str | None, timeout: float, per_host: int) -> GradeObservation:
+    """The blocking sslyze run (in a worker thread): every scan command against one address."""
+    from sslyze import (
+        ProtocolWithOpportunisticTlsEnum,
+        ScanCommand,
+        Scanner,
+        ServerNetworkConfiguration,
+        ServerNetworkLocation,
+        ServerScanRequest,
+        ServerScanStatusEnum,
+    )
+
+    obs = GradeObservation(endpoint)
+    starttls = {
+        "smtp": ProtocolWithOpportunisticTlsEnum.SMTP,
+        "imap": ProtocolWithOpportunisticTlsEnum.IMAP,
+        "pop3": ProtocolWithOpportunisticTlsEnum.POP3,
+    }.get(protocol or "")
+    name = endpoint.server_name or endpoint.address
+    location = ServerNetworkLocation(name, endpoint.port, endpoint.address)
+    config = ServerNetworkConfiguration(
+        tls_server_name_indication=name,
+        tls_opportunistic_encryption=starttls,
+        smtp_ehlo_hostname="mailcheck.invalid",
+        network_timeout=int(max(timeout, 1)),
+        network_max_retries=1,
+    )
+    commands = {ScanCommand(c) for c in (*VERSION_COMMANDS.values(), *CHECKS)}
+    scanner = Scanner(per_server_concurrent_connections_limit=max(per_host, 1), concurrent_server_scans_limit=1)
+    scanner.queue_scans([ServerScanRequest(location, config, commands)])
+    for result in scanner.get_results():
+        if result.scan_status != ServerScanStatusEnum.COMPLETED or result.scan_result is None:
+            why = str(result.connectivity_error_trace or result.scan_status)[-300:]
+            obs.failure = ProbeError(Stage.TLS, "no-handshake", f"sslyze could not reach TLS: {why}")
+            return obs
+        _read(obs, result.scan_result)
+    return obs
+
+
+def _read(obs: GradeObservation, scan: object) -> None:
+    for version, command in VERSION_COMMANDS.items():
+        attempt = getattr(scan, command)
+        if attempt.result is None:
+            obs.errors[command] = str(attempt.error_reason or "not run")
+            continue
+        accepted = []
+        for suite in attempt.result.accepted_cipher_suites:
+            key = suite.ephemeral_key
+            exchange = ""
+            if key is not None and getattr(key, "curve_name", None):
+                exchange = str(key.curve_name)
+                obs.key_exchange[exchange] = ncsc.curve_level(exchange)
+            elif key is not None and getattr(key, "prime", None):
+                exchange = f"DH {key.size}"
+                obs.key_exchange[exchange] = ncsc.dh_level(int(key.size))
+            accepted.append((suite.cipher_suite.name, exchange))
+        if accepted:
+            obs.suites[version] = accepted
+    readers: dict[str, Callable[[Any], dict[str, object]]] = {
+        "tls_compression": lambda r: {"compression": r.supports_compression},
+        "session_renegotiation": lambda r: {
+            "secure_renegotiation": r.supports_secure_renegotiation,
+            "client_renegotiation": r.is_vulnerable_to_client_renegotiation_dos,
+        },
+        "tls_extended_master_secret": lambda r: {"ems": r.supports_ems_extension},
+        "tls_1_3_early_data": lambda r: {"early_data": r.supports_early_data},
+        "heartbleed": lambda r: {"heartbleed": r.is_vulnerable_to_heartbleed},
+        "openssl_ccs_injection": lambda r: {"ccs_injection": r.is_vulnerable_to_ccs_injection},
+        "robot": lambda r: {
+            "robot": str(r.robot_result.name),
+            "robot_vulnerable": str(r.robot_result.name).startswith("VULNERABLE"),
+        },
+        "tls_fallback_scsv": lambda r: {"fallback_scsv": r.supports_fallback_scsv},
+        "elliptic_curves": lambda r: {"curves": [c.name for c in r.supported_curves or []]},
+    }
+    for command, read in readers.items():
+        attempt = getattr(scan, command)
+        if attempt.result is None:
+            obs.errors[command] = str(attempt.error_reason or "not run")
+        else:
+            obs.facts.update(read(attempt.result))
+    curves = obs.facts.get("curves")
+    for curve in curves if isinstance(curves, list) else []:
+        obs.key_exchange.setdefault(str(curve), ncsc.curve_level(str(curve)))
+
+
+async def grade(
+    endpoint: Endpoint, protocol: str | None, ctx: ProbeContext, chain_der: tuple[bytes, ...] = ()
+) -> GradeObservation:
+    """Grade ENDPOINT (STARTTLS for PROTOCOL smtp/imap/pop3, or implicit TLS when None) within the per-host cap;
+    CHAIN_DER, the certificates the session saw, gives the certificate key item."""
+    async with ctx.host_gate(endpoint.address):
+        obs = await asyncio.to_thread(_scan, endpoint, protocol, ctx.timeout, ctx.per_host)
+    obs.certificate_key = public_key(chain_der[0]) if chain_der else None
+    return obs
+
+
+def public_key(der: bytes) -> tuple[str, int] | None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+
+    try:
+        key = x509.load_der_x509_certificate(der).public_key()
+    except ValueError:
+        return None
+    if isinstance(key, rsa.RSAPublicKey):
+        return "RSA", key.key_size
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return "EC", key.curve.key_size
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return "Ed25519", 256
+    if isinstance(key, ed448.Ed448PublicKey):
+        return "Ed448", 456
+    return None
+
+
+# --- evaluate ----------------------------------------------------------------------------------------------
+
+# (item, fact, the value that is a fault, level, words)
+FLAGS = (
+    ("compression", "compression", True, "insufficient", "TLS compression enabled (CRIME)"),
+    ("renegotiation", "secure_renegotiation", False, "insufficient", "no secure renegotiation (RFC 5746)"),
+    ("client-renegotiation", "client_renegotiation", True, "phase-out",
+     "client-initiated renegotiation accepted (a cheap denial of service)"),
+    ("ems", "ems", False, "phase-out", "no Extended Master Secret on TLS 1.2 (RFC 7627)"),
+    ("0-rtt", "early_data", True, "insufficient", "0-RTT early data accepted (replayable)"),
+    ("heartbleed", "heartbleed", True, "insufficient", "vulnerable to Heartbleed (CVE-2014-0160)"),
+    ("ccs-injection", "ccs_injection", True, "insufficient", "vulnerable to CCS injection (CVE-2014-0224)"),
+    ("robot", "robot_vulnerable", True, "insufficient", "vulnerable to ROBOT (Bleichenbacher's oracle)"),
+    ("fallback-scsv", "fallback_scsv", False, "phase-out",
+     "no TLS_FALLBACK_SCSV (RFC 7507): a downgrade is not refused"),
+)  # fmt: skip
+
+
+def findings(protocol: str, obs: GradeObservation, tls_required: bool) -> list[CheckResult]:
+    """One strip per endpoint: the overall grade, then one finding per item below good."""
+    check = f"{protocol}.tls-grade"
+    label = obs.endpoint.label
+    if obs.failure is not None:
+        return [Subject(check, label, Stage.TLS).failed(obs.failure)]
+    items: list[tuple[str, str, str]] = []  # (item, level, words)
+    for version in VERSION_COMMANDS:
+        if version in obs.suites:
+            items.append(("version", ncsc.VERSIONS[version], f"{version} accepted"))
+    for version, suites in obs.suites.items():
+        for suite, _exchange in suites:
+            level = ncsc.suite_level(suite)
+            if level != "good":
+                items.append(("cipher", level, f"{suite} ({version})"))
+    if obs.certificate_key is not None:
+        kind, bits = obs.certificate_key
+        items.append(("certificate-key", ncsc.key_level(kind, bits), f"certificate key {kind} {bits} bits"))
+    for exchange, level in sorted(obs.key_exchange.items()):
+        if level != "good" and level != "sufficient":
+            items.append(("key-exchange", level, f"key exchange {exchange}"))
+    facts = obs.facts
+    for item, fact, bad, level, words in FLAGS:
+        if item == "ems" and "TLS 1.2" not in obs.suites:
+            continue  # EMS is a TLS 1.2 matter; TLS 1.3 has it built in
+        if item == "fallback-scsv" and len(obs.suites) < 2:
+            continue  # with one version there is nothing to fall back to
+        if facts.get(fact) is bad:
+            items.append((item, level, words))
+    overall = ncsc.worst([level for _, level, _ in items] or ["good"])
+    versions = ", ".join(v for v in VERSION_COMMANDS if v in obs.suites) or "none"
+    details: dict[str, object] = {
+        "guideline": "NCSC TLS guidelines 2.1",
+        "level": overall,
+        "versions": versions,
+        "suites": {v: [s for s, _ in suites] for v, suites in obs.suites.items()},
+        "key_exchange": obs.key_exchange,
+        "facts": facts,
+        "certificate_key": list(obs.certificate_key) if obs.certificate_key else None,
+        "not_tested": obs.errors,
+    }
+    below = [i for i in items if i[1] in ("phase-out", "insufficient")]
+    summary = f"NCSC grade {overall}: {versions}" + (f"; {len(below)} item(s) below sufficient" if below else "")
+    results = [
+        Subject(check, label, Stage.TLS).result(
+            ncsc.status_of(overall, tls_required) if overall != "sufficient" else Status.PASS, summary, details
+        )
+    ]
+    for item, level, words in below:
+        status = ncsc.status_of(level, tls_required)
+        message = f"{words}: {level} (NCSC)"
+        results.append(
+            Subject(check, label, Stage.TLS).result(
+                status, message, {"item": item, "level": level}, ErrorInfo(Stage.TLS, f"grade-{item}", message)
+            )
+        )
+    return results
