@@ -69,3 +69,52 @@ def test_an_old_configuration_is_graded_item_by_item(cli: Cli, smtp_lab: SmtpLab
 def test_without_the_extra_the_error_names_it() -> None:
     done = run_without("sslyze", "smtp", "mx.example", "--tls-grade", "--resolver", "127.0.0.1:9")
     assert done.returncode == 2 and "pip install 'mailcheck-cli[tls]'" in done.stderr, done.stderr
+
+
+def test_domain_grades_every_mx_address(cli: Cli, mail_lab) -> None:  # type: ignore[no-untyped-def]
+    run = cli(
+        "domain", "good.test", *mail_lab.options(), "--only", "mx,smtp", "--tls-grade", "--json", "--timeout", "5"
+    )
+    grades = [c for c in run.checks("smtp.tls-grade") if "level" in c["details"]]
+    assert grades and all(g["details"]["level"] in ("good", "sufficient", "phase-out") for g in grades), grades
+
+
+def test_starttls_command_injection(cli: Cli, smtp_lab: SmtpLab) -> None:
+    from mailcheck.lab.smtp import SmtpBehaviour
+
+    # Given a server that answers, inside TLS, a command the client pipelined before STARTTLS (as unpatched
+    # servers did, CVE-2011-0411), and one that discards it (RFC 3207 §4.2)
+    vulnerable = smtp_lab.start(SmtpBehaviour(keeps_pipelined_commands=True))
+    fixed = smtp_lab.start(SmtpBehaviour())
+    injected = cli(*smtp_lab.args(vulnerable), "--tls-grade", "--require-tls", "--json", "--timeout", "5")
+    found = [c for c in injected.checks("smtp.tls-grade") if c["details"].get("item") == "starttls-injection"]
+    assert found and found[0]["status"] == "fail" and "CVE-2011-0411" in found[0]["summary"], found
+    assert injected.checks("smtp.tls-grade")[0]["details"]["level"] == "insufficient"
+    clean = cli(*smtp_lab.args(fixed), "--tls-grade", "--json", "--timeout", "5")
+    found = [c for c in clean.checks("smtp.tls-grade") if c["details"].get("item") == "starttls-injection"]
+    assert found and found[0]["status"] == "pass", found
+
+
+@pytest.mark.parametrize(
+    ("found", "status", "words"),
+    [
+        (None, "info", "every CA may issue"),
+        (("example.com", ('0 iodef "mailto:a@example.com"',)), "warn", "no issue property"),
+        (("example.com", ("0 issue letsencrypt.org",)), "warn", "cannot read"),
+        (("example.com", ('0 issue ";"',)), "pass", "issue ;"),  # "no CA may issue": a valid, strict policy
+    ],
+)
+def test_caa_findings(found, status: str, words: str) -> None:  # type: ignore[no-untyped-def]
+    from mailcheck.checks.transport.caa import findings
+
+    (result,) = findings("smtp", {"mx.example.com": found})
+    assert result.status.value == status and words in result.summary, result
+
+
+def test_dane_rollover_readiness() -> None:
+    from mailcheck.checks.transport.dane import TlsaRecord, rollover_finding
+
+    one = [TlsaRecord(3, 1, 1, bytes(32))]
+    two = [*one, TlsaRecord(2, 1, 1, bytes(32))]
+    assert rollover_finding("mx.example.com", one).status.value == "info"
+    assert rollover_finding("mx.example.com", two).status.value == "pass"

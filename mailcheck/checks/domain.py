@@ -52,6 +52,7 @@ class DomainOptions:
     insecure: bool = False
     blocklists: tuple[Blocklist, ...] = DEFAULT_IP_LISTS
     tls_scan: bool = False
+    tls_grade: bool = False  # --tls-grade: each MX address graded on the NCSC TLS guidelines (sslyze)
     trust_anchors: "TrustAnchors | None" = None  # None: the IANA root anchors
     reference_mx: tuple[tuple[str, int], ...] = ()  # --reference-mx; () = the default providers' MX hosts
     retries: int = 1  # --retries: a throttled SMTP session is asked again after a backoff
@@ -79,6 +80,7 @@ class DomainObservation:
     blocklists: Any = None  # list[ListObservation] | ProbeError
     dnssec: Any = None  # DnssecObservation | ProbeError
     nameservers: Any = None  # NsObservation | ProbeError
+    caa: Any = None  # MX host → its relevant CAA records (with --tls-grade)
 
     def mx_hosts(self) -> list[str]:
         if not isinstance(self.mx, mx_check.MxObservation):
@@ -114,6 +116,10 @@ async def probe(
         addresses = obs.public_mx_addresses()
         if "blocklist" in wanted and addresses:
             obs.blocklists = await run("blocklist", blocklist_check.probe(list(options.blocklists), addresses, ctx))
+        if options.tls_grade and "smtp" in wanted and hosts:
+            from mailcheck.checks.transport import caa as caa_check
+
+            obs.caa = await run("caa", caa_check.probe(hosts, ctx))
         if not wanted & {"smtp", "dane", "dnssec"}:
             return
         from mailcheck.checks.routing import dnssec as dnssec_check
@@ -124,6 +130,7 @@ async def probe(
             port=options.mx_port,
             insecure=options.insecure,
             tls_scan=options.tls_scan,
+            tls_grade=options.tls_grade,
             egress_check=True,
             reference_mx=options.reference_mx,
             retries=options.retries,
@@ -212,6 +219,10 @@ def part_findings(obs: DomainObservation) -> dict[str, list[CheckResult]]:
         found["blocklist"] = _failed("blocklist.ip", d, obs.blocklists) or blocklist_check.evaluate(obs.blocklists)
     if obs.smtp or obs.dane:
         found["smtp"], found["dane"] = _transport_findings(obs)
+    if isinstance(obs.caa, dict):
+        from mailcheck.checks.transport import caa as caa_check
+
+        found.setdefault("smtp", []).extend(caa_check.findings("smtp", obs.caa))
     if obs.mtasts is not None:
         from mailcheck.checks.transport import mtasts as mtasts_check
 

@@ -120,6 +120,11 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
 )
 @click.option("--resume", is_flag=True, help="With --output, skip the domains already in the file.")
 @click.option("--tls-scan", is_flag=True, help="Also try each TLS version and weak cipher class on every MX address.")
+@click.option(
+    "--tls-grade",
+    is_flag=True,
+    help="Grade every MX address on the NCSC TLS guidelines (as internet.nl), with sslyze (the tls extra).",
+)
 @TRUST_ANCHOR
 @REFERENCE_MX
 @RETRIES
@@ -145,6 +150,7 @@ def domain(
     output: Path | None,
     resume: bool,
     tls_scan: bool,
+    tls_grade: bool,
     trust_anchor: Path | None,
     reference_mx: tuple[str, ...],
     retries: int,
@@ -157,6 +163,11 @@ def domain(
     """
     from mailcheck.checks.domain import DEFAULT_PARTS, DomainOptions
 
+    if tls_grade:
+        from mailcheck.checks.transport.tls_grade import require_sslyze
+
+        require_sslyze()
+
     skipped, chosen = parse_parts(skip, "--skip"), parse_parts(only, "--only")
     added = parse_parts(with_parts, "--with")
     parts = frozenset(((chosen or set(DEFAULT_PARTS)) | added) - skipped)
@@ -166,18 +177,19 @@ def domain(
 
     lists = tuple(dnsbl.custom_list(domain_name(z), "ip") for z in ip_lists) or dnsbl.DEFAULT_IP_LISTS
     options = DomainOptions(
-        parts,
-        tuple(s.lower() for s in dkim_selectors),
-        allow_private,
-        mx_port,
-        mta_sts_port,
-        insecure,
-        lists,
-        tls_scan,
-        load_trust_anchors(trust_anchor) if trust_anchor is not None else None,
-        reference_mx_hosts(reference_mx),
-        retries,
-        ns_port,
+        parts=parts,
+        dkim_selectors=tuple(s.lower() for s in dkim_selectors),
+        allow_private=allow_private,
+        mx_port=mx_port,
+        mta_sts_port=mta_sts_port,
+        insecure=insecure,
+        blocklists=lists,
+        tls_scan=tls_scan,
+        tls_grade=tls_grade,
+        trust_anchors=load_trust_anchors(trust_anchor) if trust_anchor is not None else None,
+        reference_mx=reference_mx_hosts(reference_mx),
+        retries=retries,
+        ns_port=ns_port,
     )
     expectations = None
     if expect_file is not None:

@@ -51,7 +51,11 @@ class Peer:
             return None
         return raw.decode("utf-8", errors="replace").rstrip("\r\n")
 
-    async def start_tls(self, context: ssl.SSLContext) -> bool:
+    async def start_tls(self, context: ssl.SSLContext, keep_pipelined: bool = False) -> bool:
+        """Upgrade to TLS. What the client sent before the handshake is discarded (RFC 3207 §4.2), unless
+        KEEP_PIPELINED plays a server vulnerable to STARTTLS command injection (CVE-2011-0411)."""
+        if not keep_pipelined:
+            self.reader._buffer.clear()  # type: ignore[attr-defined]  # asyncio keeps no public way to drop it
         try:
             await asyncio.wait_for(self.writer.start_tls(context), self.idle)
         except (ssl.SSLError, ConnectionError, OSError, TimeoutError):

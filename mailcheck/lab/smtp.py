@@ -29,6 +29,7 @@ class SmtpBehaviour:
     starttls_reply: str = "220 2.0.0 Ready to start TLS"
     drop_after_starttls: bool = False
     inject_after_starttls: bool = False  # pipeline plaintext right after the 220 (an injection attempt)
+    keeps_pipelined_commands: bool = False  # answers, inside TLS, commands pipelined before it (CVE-2011-0411)
     tls: ssl.SSLContext | None = None
     users: dict[str, str] = field(default_factory=dict)
     auth_before_tls: bool = False
@@ -142,7 +143,7 @@ class SmtpLabServer(LabServer):
             return True
         if b.drop_after_starttls or b.tls is None:
             return False
-        return await peer.start_tls(b.tls)
+        return await peer.start_tls(b.tls, b.keeps_pipelined_commands)
 
     async def auth(self, peer: Peer, arg: str) -> None:
         mechanism, _, initial = arg.partition(" ")

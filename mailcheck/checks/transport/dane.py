@@ -74,6 +74,24 @@ def record_matches(record: TlsaRecord, chain_der: tuple[bytes, ...]) -> bool:
     return False
 
 
+def rollover_finding(host: str, records: "list[TlsaRecord] | tuple[TlsaRecord, ...]") -> CheckResult:
+    """Rollover readiness (RFC 7671 §8, internet.nl's DANE test): a second DANE record ready for the next key
+    (3 1 1 + 3 1 1 for the next key, or 3 1 1 + 2 1 1 for the issuing CA), so a key change needs no DNS change
+    in the same minute."""
+    subject = Subject("dane.rollover", f"_25._tcp.{host}", Stage.POLICY)
+    usable = [r for r in records if r.usage in (2, 3)]
+    details = {"records": [str(r) for r in usable]}
+    if len(usable) >= 2:
+        return subject.result(
+            Status.PASS, f"{len(usable)} DANE records: a key change can roll over without an outage", details
+        )
+    message = (
+        "one DANE record only: a new key or certificate breaks DANE delivery until a new TLSA record propagates; "
+        "publish the next key's 3 1 1 beside it (or the issuing CA's 2 1 1)"
+    )
+    return subject.result(Status.INFO, message, details)
+
+
 def evaluate(obs: DaneObservation, chains: list[tuple[str, tuple[bytes, ...]]]) -> list[CheckResult]:
     """``chains``: (endpoint label, chain) for each session with this MX host that reached TLS."""
     subject = Subject("dane.tlsa", f"_25._tcp.{obs.host}", Stage.POLICY)
@@ -116,6 +134,7 @@ def evaluate(obs: DaneObservation, chains: list[tuple[str, tuple[bytes, ...]]]) 
                 Status.PASS, f"{len(records)} TLSA record(s), DNSSEC-secure (decided by {decided_by})", details
             )
         )
+    results.append(rollover_finding(obs.host, records))
     if any(r.usage in (0, 1) for r in records):
         results.append(
             subject.result(Status.WARN, "PKIX usages 0/1 are not for SMTP (RFC 7672 §3.1.3); use 3 1 1 or 2 1 1")

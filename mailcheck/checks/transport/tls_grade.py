@@ -14,11 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mailcheck.checks.transport import starttls_injection
 from mailcheck.checks.transport import tls_guideline as ncsc
 from mailcheck.checks.transport.connection import Endpoint
 from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
 from mailcheck.names import BadInput
+from mailcheck.runner import attempt
 
 EXTRA_NEEDED = "--tls-grade needs the tls extra (sslyze): pip install 'mailcheck-cli[tls]'"
 VERSION_COMMANDS = {
@@ -53,6 +55,8 @@ class GradeObservation:
     errors: dict[str, str] = field(default_factory=dict)  # scan command → why it could not run
     failure: ProbeError | None = None
     certificate_key: tuple[str, int] | None = None  # the leaf's public key: ("RSA", 2048), ("EC", 256), …
+    injection: bool | ProbeError | None = None  # SMTP STARTTLS command injection (None: not tested)
+    injection_tested: bool = False
 
 
 def require_sslyze() -> None:
@@ -156,6 +160,9 @@ async def grade(
     async with ctx.host_gate(endpoint.address):
         obs = await asyncio.to_thread(_scan, endpoint, protocol, ctx.timeout, ctx.per_host)
     obs.certificate_key = public_key(chain_der[0]) if chain_der else None
+    if protocol == "smtp" and obs.failure is None:
+        obs.injection_tested = True
+        obs.injection = await attempt(starttls_injection.injectable(endpoint, ctx))
     return obs
 
 
@@ -225,6 +232,8 @@ def findings(protocol: str, obs: GradeObservation, tls_required: bool) -> list[C
             continue  # with one version there is nothing to fall back to
         if facts.get(fact) is bad:
             items.append((item, level, words))
+    if obs.injection is True:
+        items.append(("starttls-injection", "insufficient", "STARTTLS command injection (CVE-2011-0411)"))
     overall = ncsc.worst([level for _, level, _ in items] or ["good"])
     versions = ", ".join(v for v in VERSION_COMMANDS if v in obs.suites) or "none"
     details: dict[str, object] = {
@@ -237,13 +246,15 @@ def findings(protocol: str, obs: GradeObservation, tls_required: bool) -> list[C
         "certificate_key": list(obs.certificate_key) if obs.certificate_key else None,
         "not_tested": obs.errors,
     }
-    below = [i for i in items if i[1] in ("phase-out", "insufficient")]
+    below = [i for i in items if i[1] in ("phase-out", "insufficient") and i[0] != "starttls-injection"]
     summary = f"NCSC grade {overall}: {versions}" + (f"; {len(below)} item(s) below sufficient" if below else "")
     results = [
         Subject(check, label, Stage.TLS).result(
             ncsc.status_of(overall, tls_required) if overall != "sufficient" else Status.PASS, summary, details
         )
     ]
+    if obs.injection_tested:
+        results.append(starttls_injection.finding(protocol, obs.endpoint, obs.injection, tls_required))
     for item, level, words in below:
         status = ncsc.status_of(level, tls_required)
         message = f"{words}: {level} (NCSC)"

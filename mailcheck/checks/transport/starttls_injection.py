@@ -1,0 +1,60 @@
+"""STARTTLS command injection (CVE-2011-0411, RFC 3207 §4.2 "the client MUST discard any knowledge obtained from
+the server before the TLS negotiation", and the server likewise): the client sends ``STARTTLS`` and ``NOOP`` in
+one write, before TLS; a server that keeps the buffered ``NOOP`` and answers it inside TLS would let a
+man-in-the-middle inject commands into the protected session. A fixed server (Postfix since 2.8.4) discards
+what arrived before the handshake, so nothing comes after it."""
+
+import time
+
+from mailcheck.checks.transport.connection import Endpoint
+from mailcheck.context import ProbeContext
+from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
+from mailcheck.net.smtp import command, read_reply
+from mailcheck.net.stream import LineConnection
+from mailcheck.net.tls import client_context
+from mailcheck.runner import attempt
+
+ANSWER_WAIT = 2.0  # seconds after the handshake in which an injected command's reply would arrive
+
+
+async def injectable(endpoint: Endpoint, ctx: ProbeContext) -> bool | None:
+    """True when the server answered the pipelined NOOP inside TLS; False when it did not; None when the test
+    could not be made (no STARTTLS, refused)."""
+    async with ctx.host_gate(endpoint.address):
+        conn = await LineConnection.open(endpoint.address, endpoint.port, ctx.timeout, ctx.transcript)
+        try:
+            greeting = await read_reply(conn, Stage.GREETING)
+            if greeting.code != 220:
+                return None
+            ehlo = await command(conn, "EHLO mailcheck.invalid", Stage.CAPABILITIES)
+            if not ehlo.ok or "STARTTLS" not in ehlo.text.upper():
+                return None
+            await conn.send_line("STARTTLS\r\nNOOP", Stage.STARTTLS, "STARTTLS + NOOP (one write: the injection test)")
+            reply = await read_reply(conn, Stage.STARTTLS)
+            if reply.code != 220:
+                return None
+            await conn.start_tls(client_context(), endpoint.server_name or endpoint.address)
+            answered = await attempt(conn.read_line(Stage.TLS, time.monotonic() + ANSWER_WAIT))
+            return not isinstance(answered, ProbeError) and answered[:3].isdigit()
+        finally:
+            await conn.close()
+
+
+def finding(protocol: str, endpoint: Endpoint, verdict: bool | ProbeError | None, tls_required: bool) -> CheckResult:
+    subject = Subject(f"{protocol}.tls-grade", endpoint.label, Stage.STARTTLS)
+    if isinstance(verdict, ProbeError) or verdict is None:
+        why = verdict.message if isinstance(verdict, ProbeError) else "the server did not take STARTTLS"
+        return subject.result(Status.INFO, f"STARTTLS injection not tested: {why}", {"item": "starttls-injection"})
+    if verdict:
+        message = (
+            "STARTTLS command injection (CVE-2011-0411): a command sent before TLS was answered inside TLS, so a "
+            "man-in-the-middle can inject commands into the protected session: insufficient (NCSC)"
+        )
+        status = Status.FAIL if tls_required else Status.WARN
+        details = {"item": "starttls-injection", "level": "insufficient"}
+        return subject.result(status, message, details, ErrorInfo(Stage.STARTTLS, "grade-starttls-injection", message))
+    return subject.result(
+        Status.PASS,
+        "no STARTTLS command injection: what was sent before TLS was discarded",
+        {"item": "starttls-injection"},
+    )
