@@ -7,6 +7,7 @@ import click
 
 from mailcheck.commands.run import execute
 from mailcheck.commands.server_options import (
+    AUTH_MECHANISMS,
     REFERENCE_MX,
     RETRIES,
     ServerTarget,
@@ -241,6 +242,14 @@ def mailbox(domain: str, insecure: bool, opts: CommonOptions) -> None:
 @click.option("--user", "-u", required=True, help="Submission login (and the mailbox login unless --imap-user).")
 @click.option("--password-env", metavar="VAR", help="Password from environment variable VAR.")
 @click.option("--password-file", type=click.Path(dir_okay=False, path_type=Path), help="Password from this file.")
+@click.option(
+    "--auth-mech",
+    type=click.Choice(AUTH_MECHANISMS, case_sensitive=False),
+    help="SASL mechanism for both logins (default: the strongest each server offers).",
+)
+@click.option("--token-env", metavar="VAR", help="OAuth 2.0 bearer token (both logins) from environment variable VAR.")
+@click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path), help="OAuth 2.0 token from this file.")
+@click.option("--token-command", metavar="CMD", help="A command that prints a fresh OAuth 2.0 token (kept secret).")
 @click.option("--imap-user", help="A different mailbox login.")
 @click.option("--imap-password-env", metavar="VAR", help="Mailbox password from environment variable VAR.")
 @click.option(
@@ -258,6 +267,10 @@ def roundtrip(
     user: str,
     password_env: str | None,
     password_file: Path | None,
+    auth_mech: str | None,
+    token_env: str | None,
+    token_file: Path | None,
+    token_command: str | None,
     imap_user: str | None,
     imap_password_env: str | None,
     imap_password_file: Path | None,
@@ -275,7 +288,10 @@ def roundtrip(
 
     smtp_target = server_target(smtp_server, None, None, False, False, default_port=587, implicit_port=465)
     imap_target = server_target(imap_server, None, None, False, False, default_port=993, implicit_port=993)
-    smtp_credentials = Credentials(user, read_password(password_env, password_file, user))
+    smtp_credentials = credentials_from(
+        user, password_env, password_file, auth_mech, token_env, token_file, token_command
+    )
+    assert smtp_credentials is not None  # --user is required
     if imap_user or imap_password_env or imap_password_file:
         mailbox_user = imap_user or user
         imap_credentials = Credentials(mailbox_user, read_password(imap_password_env, imap_password_file, mailbox_user))

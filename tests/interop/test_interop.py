@@ -712,3 +712,21 @@ def test_tls_grade_agrees_with_testssl_on_stock_postfix(cli: Cli, interop: dict[
     # And Postfix (fixed since 2.8.4) discards a command pipelined before STARTTLS
     injection = [c for c in result.checks("smtp.tls-grade") if c["details"].get("item") == "starttls-injection"]
     assert injection and injection[0]["status"] == "pass", injection
+
+
+def test_roundtrip_with_an_oauth_token(cli: Cli, interop: dict[str, Any]) -> None:
+    import time as clock
+
+    # Given only a token (no password): submission through Postfix (Dovecot SASL) and the mailbox, both OAUTHBEARER
+    token = _jwt({"exp": int(clock.time()) + 3600, "scp": "IMAP.AccessAsUser.All SMTP.Send"}, interop["oauth_token"])
+    domain = interop["domain"]
+    result = cli(
+        "roundtrip", "--smtp", f"mx.{domain}:587", "--imap", f"imap.{domain}", "--user", interop["user"],
+        "--token-env", "MC_TOKEN", "--resolver", interop["resolver"], "--ca-file", interop["ca_file"],
+        "--deadline", "30", "--json", env={"MC_TOKEN": token},
+    )  # fmt: skip
+    # Then the message goes through and comes back, logged in with the token both ways
+    assert result.code == 0, result.out
+    assert "OAUTHBEARER" in result.check("smtp.auth")["summary"], result.out
+    assert result.check("roundtrip.cleanup")["status"] == "pass"
+    assert token not in result.out
