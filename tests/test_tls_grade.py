@@ -118,3 +118,19 @@ def test_dane_rollover_readiness() -> None:
     two = [*one, TlsaRecord(2, 1, 1, bytes(32))]
     assert rollover_finding("mx.example.com", one).status.value == "info"
     assert rollover_finding("mx.example.com", two).status.value == "pass"
+
+
+def test_mozilla_profiles(cli: Cli, smtp_lab: SmtpLab) -> None:
+    # Given the old-style server: Mozilla's intermediate configuration refuses TLS 1.0 and its suites
+    old = smtp_lab.start(context=legacy_context(smtp_lab))
+    run = cli(*smtp_lab.args(old), "--tls-grade", "--tls-profile", "mozilla-intermediate", "--json", "--timeout", "5")
+    (summary, *issues) = run.checks("smtp.tls-grade")
+    assert (
+        summary["status"] == "warn"
+        and "not compliant with the Mozilla intermediate configuration" in summary["summary"]
+    )
+    assert issues and all(i["status"] == "warn" and i["summary"].startswith("Mozilla intermediate:") for i in issues)
+    assert summary["details"]["profile"] == "mozilla-intermediate"
+    # And a bad profile name is a usage error
+    bad = cli(*smtp_lab.args(old), "--tls-grade", "--tls-profile", "mozilla-old")
+    assert bad.code == 2

@@ -53,6 +53,7 @@ class DomainOptions:
     blocklists: tuple[Blocklist, ...] = DEFAULT_IP_LISTS
     tls_scan: bool = False
     tls_grade: bool = False  # --tls-grade: each MX address graded on the NCSC TLS guidelines (sslyze)
+    tls_profile: str = "ncsc"  # --tls-profile
     trust_anchors: "TrustAnchors | None" = None  # None: the IANA root anchors
     reference_mx: tuple[tuple[str, int], ...] = ()  # --reference-mx; () = the default providers' MX hosts
     retries: int = 1  # --retries: a throttled SMTP session is asked again after a backoff
@@ -131,6 +132,7 @@ async def probe(
             insecure=options.insecure,
             tls_scan=options.tls_scan,
             tls_grade=options.tls_grade,
+            tls_profile=options.tls_profile,
             egress_check=True,
             reference_mx=options.reference_mx,
             retries=options.retries,

@@ -10,7 +10,7 @@ import click
 
 from mailcheck.commands.dns import NS_PORT, TRUST_ANCHOR, load_trust_anchors
 from mailcheck.commands.run import ALLOW_PRIVATE, execute
-from mailcheck.commands.server_options import REFERENCE_MX, RETRIES, reference_mx_hosts
+from mailcheck.commands.server_options import REFERENCE_MX, RETRIES, TLS_PROFILE, reference_mx_hosts
 from mailcheck.model import EXIT_FAIL, EXIT_OK, EXIT_UNCHECKED, CheckResult
 from mailcheck.names import BadInput, domain_name
 from mailcheck.options import CommonOptions, common_options
@@ -125,6 +125,7 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     is_flag=True,
     help="Grade every MX address on the NCSC TLS guidelines (as internet.nl), with sslyze (the tls extra).",
 )
+@TLS_PROFILE
 @TRUST_ANCHOR
 @REFERENCE_MX
 @RETRIES
@@ -151,6 +152,7 @@ def domain(
     resume: bool,
     tls_scan: bool,
     tls_grade: bool,
+    tls_profile: str,
     trust_anchor: Path | None,
     reference_mx: tuple[str, ...],
     retries: int,
@@ -186,6 +188,7 @@ def domain(
         blocklists=lists,
         tls_scan=tls_scan,
         tls_grade=tls_grade,
+        tls_profile=tls_profile,
         trust_anchors=load_trust_anchors(trust_anchor) if trust_anchor is not None else None,
         reference_mx=reference_mx_hosts(reference_mx),
         retries=retries,

@@ -29,6 +29,15 @@ def server_host(text: str) -> tuple[str, int | None]:
     return domain_name(host), port or None
 
 
+TLS_PROFILE = click.option(
+    "--tls-profile",
+    type=click.Choice(["ncsc", "mozilla-intermediate", "mozilla-modern"]),
+    default="ncsc",
+    show_default=True,
+    help="Which guideline --tls-grade grades against.",
+)
+
+
 def transport_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """--port, --tls, --ipv4/--ipv6 and --insecure, shared by smtp, imap and pop3."""
     for decorate in reversed(
@@ -53,6 +62,7 @@ def transport_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 is_flag=True,
                 help="Grade TLS on every item of the NCSC guidelines (as internet.nl), with sslyze (the tls extra).",
             ),
+            TLS_PROFILE,
         ]
     ):
         command = decorate(command)

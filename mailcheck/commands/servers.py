@@ -52,6 +52,7 @@ def smtp(
     insecure: bool,
     tls_scan: bool,
     tls_grade: bool,
+    tls_profile: str,
     helo: str | None,
     require_tls: bool | None,
     user: str | None,
@@ -99,6 +100,7 @@ def smtp(
         relay_test=relay_test,
         tls_scan=tls_scan,
         tls_grade=tls_grade,
+        tls_profile=tls_profile,
         egress_check=target.port == 25 or bool(reference_mx),
         reference_mx=reference_mx_hosts(reference_mx),
         retries=retries,
@@ -125,6 +127,7 @@ def run_mailbox_command(
     insecure: bool,
     tls_scan: bool,
     tls_grade: bool,
+    tls_profile: str,
     user: str | None,
     password_env: str | None,
     password_file: Path | None,
@@ -168,6 +171,7 @@ def run_mailbox_command(
         allow_plaintext_auth=allow_plaintext_auth,
         tls_scan=tls_scan,
         tls_grade=tls_grade,
+        tls_profile=tls_profile,
     )
     execute(
         protocol,

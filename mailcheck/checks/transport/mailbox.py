@@ -48,6 +48,7 @@ class MailboxOptions:
     allow_plaintext_auth: bool = False
     tls_scan: bool = False
     tls_grade: bool = False  # --tls-grade: every item of the NCSC TLS guidelines, with sslyze
+    tls_profile: str = "ncsc"  # --tls-profile: ncsc, mozilla-intermediate, mozilla-modern
 
 
 @dataclass
@@ -91,12 +92,7 @@ async def probe(
     grades: list[tls_grade.GradeObservation] = []
     if options.tls_grade:
         starttls = None if options.tls_mode == "implicit" else protocol
-        tls_sessions = [s for s in sessions if s.tls is not None]
-        grades = list(
-            await asyncio.gather(
-                *(tls_grade.grade(s.endpoint, starttls, ctx, s.tls.chain_der if s.tls else ()) for s in tls_sessions)
-            )
-        )
+        grades = await tls_grade.grade_sessions(sessions, starttls, ctx, options.tls_profile)
     return MailboxObservation(host, protocol, options, tuple(sessions), tuple(scans), tuple(grades))
 
 

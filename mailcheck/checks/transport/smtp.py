@@ -66,6 +66,7 @@ class SmtpOptions:
     relay_test: bool = False
     tls_scan: bool = False
     tls_grade: bool = False  # --tls-grade: every item of the NCSC TLS guidelines, with sslyze
+    tls_profile: str = "ncsc"  # --tls-profile: ncsc, mozilla-intermediate, mozilla-modern
     egress_check: bool = False  # on connect timeouts, ask a reference MX whether the port is blocked from here
     reference_mx: tuple[tuple[str, int], ...] = ()  # --reference-mx (host, port or 0); () = the default providers
     retries: int = 1  # --retries: sessions asked again (after a backoff) when the server throttles this client
@@ -156,12 +157,7 @@ async def probe(host: str, options: SmtpOptions, ctx: ProbeContext) -> SmtpObser
     grades: list[tls_grade.GradeObservation] = []
     if options.tls_grade:
         starttls = None if options.tls_mode == "implicit" else "smtp"
-        tls_sessions = [s for s in sessions if s.tls is not None]
-        grades = list(
-            await asyncio.gather(
-                *(tls_grade.grade(s.endpoint, starttls, ctx, s.tls.chain_der if s.tls else ()) for s in tls_sessions)
-            )
-        )
+        grades = await tls_grade.grade_sessions(sessions, starttls, ctx, options.tls_profile)
     return SmtpObservation(host, options, tuple(sessions), tuple(scans), tuple(grades))
 
 

@@ -10,13 +10,13 @@ Heartbleed, CCS injection (CVE-2014-0224), ROBOT, TLS_FALLBACK_SCSV.
 """
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from mailcheck.checks.transport import starttls_injection
 from mailcheck.checks.transport import tls_guideline as ncsc
-from mailcheck.checks.transport.connection import Endpoint
+from mailcheck.checks.transport.connection import Endpoint, TransportObservation
 from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
 from mailcheck.names import BadInput
@@ -57,6 +57,8 @@ class GradeObservation:
     certificate_key: tuple[str, int] | None = None  # the leaf's public key: ("RSA", 2048), ("EC", 256), …
     injection: bool | ProbeError | None = None  # SMTP STARTTLS command injection (None: not tested)
     injection_tested: bool = False
+    profile: str = "ncsc"  # --tls-profile: ncsc, mozilla-intermediate or mozilla-modern
+    profile_issues: dict[str, str] | None = None  # a Mozilla profile's issues (None: not checked)
 
 
 def require_sslyze() -> None:
@@ -66,7 +68,9 @@ def require_sslyze() -> None:
         raise BadInput(EXTRA_NEEDED) from None
 
 
-def _scan(endpoint: Endpoint, protocol: str | None, timeout: float, per_host: int) -> GradeObservation:
+def _scan(
+    endpoint: Endpoint, protocol: str | None, timeout: float, per_host: int, profile: str = "ncsc"
+) -> GradeObservation:
     """The blocking sslyze run (in a worker thread): every scan command against one address."""
     from sslyze import (
         ProtocolWithOpportunisticTlsEnum,
@@ -78,7 +82,7 @@ def _scan(endpoint: Endpoint, protocol: str | None, timeout: float, per_host: in
         ServerScanStatusEnum,
     )
 
-    obs = GradeObservation(endpoint)
+    obs = GradeObservation(endpoint, profile=profile)
     starttls = {
         "smtp": ProtocolWithOpportunisticTlsEnum.SMTP,
         "imap": ProtocolWithOpportunisticTlsEnum.IMAP,
@@ -94,6 +98,8 @@ def _scan(endpoint: Endpoint, protocol: str | None, timeout: float, per_host: in
         network_max_retries=1,
     )
     commands = {ScanCommand(c) for c in (*VERSION_COMMANDS.values(), *CHECKS)}
+    if profile != "ncsc":
+        commands.add(ScanCommand.CERTIFICATE_INFO)
     scanner = Scanner(per_server_concurrent_connections_limit=max(per_host, 1), concurrent_server_scans_limit=1)
     scanner.queue_scans([ServerScanRequest(location, config, commands)])
     for result in scanner.get_results():
@@ -102,7 +108,34 @@ def _scan(endpoint: Endpoint, protocol: str | None, timeout: float, per_host: in
             obs.failure = ProbeError(Stage.TLS, "no-handshake", f"sslyze could not reach TLS: {why}")
             return obs
         _read(obs, result.scan_result)
+        if profile != "ncsc":
+            obs.profile_issues = mozilla_issues(result, profile)
     return obs
+
+
+def mozilla_issues(result: Any, profile: str) -> dict[str, str]:
+    """What keeps the server from Mozilla's intermediate or modern configuration (sslyze's own checker, on
+    Mozilla's published profile); certificate issues are left to mailcheck's own certificate check."""
+    from sslyze.mozilla_tls_profile.tls_config_checker import (
+        MozillaTlsConfiguration,
+        ServerNotCompliantWithTlsConfiguration,
+        ServerScanResultIncomplete,
+        TlsConfigurationEnum,
+        check_server_against_tls_configuration,
+    )
+
+    wanted = (
+        TlsConfigurationEnum.MOZILLA_MODERN
+        if profile == "mozilla-modern"
+        else TlsConfigurationEnum.MOZILLA_INTERMEDIATE
+    )
+    try:
+        check_server_against_tls_configuration(result, MozillaTlsConfiguration.get(wanted))
+    except ServerNotCompliantWithTlsConfiguration as refused:
+        return {k: str(v)[:300] for k, v in refused.issues.items() if "certificate" not in k.lower()}
+    except ServerScanResultIncomplete as incomplete:
+        return {"incomplete": str(incomplete)}
+    return {}
 
 
 def _read(obs: GradeObservation, scan: object) -> None:
@@ -153,17 +186,33 @@ def _read(obs: GradeObservation, scan: object) -> None:
 
 
 async def grade(
-    endpoint: Endpoint, protocol: str | None, ctx: ProbeContext, chain_der: tuple[bytes, ...] = ()
+    endpoint: Endpoint,
+    protocol: str | None,
+    ctx: ProbeContext,
+    chain_der: tuple[bytes, ...] = (),
+    profile: str = "ncsc",
 ) -> GradeObservation:
     """Grade ENDPOINT (STARTTLS for PROTOCOL smtp/imap/pop3, or implicit TLS when None) within the per-host cap;
     CHAIN_DER, the certificates the session saw, gives the certificate key item."""
     async with ctx.host_gate(endpoint.address):
-        obs = await asyncio.to_thread(_scan, endpoint, protocol, ctx.timeout, ctx.per_host)
+        obs = await asyncio.to_thread(_scan, endpoint, protocol, ctx.timeout, ctx.per_host, profile)
     obs.certificate_key = public_key(chain_der[0]) if chain_der else None
     if protocol == "smtp" and obs.failure is None:
         obs.injection_tested = True
         obs.injection = await attempt(starttls_injection.injectable(endpoint, ctx))
     return obs
+
+
+async def grade_sessions(
+    sessions: "Sequence[TransportObservation]", protocol: str | None, ctx: ProbeContext, profile: str
+) -> list[GradeObservation]:
+    """Grade the endpoint of every session that reached TLS (the chain it saw gives the certificate key)."""
+    reached = [s for s in sessions if s.tls is not None]
+    return list(
+        await asyncio.gather(
+            *(grade(s.endpoint, protocol, ctx, s.tls.chain_der if s.tls else (), profile) for s in reached)
+        )
+    )
 
 
 def public_key(der: bytes) -> tuple[str, int] | None:
@@ -209,6 +258,8 @@ def findings(protocol: str, obs: GradeObservation, tls_required: bool) -> list[C
     label = obs.endpoint.label
     if obs.failure is not None:
         return [Subject(check, label, Stage.TLS).failed(obs.failure)]
+    if obs.profile_issues is not None:
+        return profile_findings(check, label, obs)
     items: list[tuple[str, str, str]] = []  # (item, level, words)
     for version in VERSION_COMMANDS:
         if version in obs.suites:
@@ -263,4 +314,22 @@ def findings(protocol: str, obs: GradeObservation, tls_required: bool) -> list[C
                 status, message, {"item": item, "level": level}, ErrorInfo(Stage.TLS, f"grade-{item}", message)
             )
         )
+    return results
+
+
+def profile_findings(check: str, label: str, obs: GradeObservation) -> list[CheckResult]:
+    """--tls-profile mozilla-*: compliant (one passing line), or one warning per issue Mozilla's profile finds."""
+    issues = obs.profile_issues or {}
+    name = obs.profile.replace("mozilla-", "Mozilla ")
+    details: dict[str, object] = {"profile": obs.profile, "issues": issues}
+    if not issues:
+        return [
+            Subject(check, label, Stage.TLS).result(Status.PASS, f"compliant with the {name} configuration", details)
+        ]
+    results = [Subject(check, label, Stage.TLS).result(
+        Status.WARN, f"not compliant with the {name} configuration: {len(issues)} issue(s)", details)]  # fmt: skip
+    for key, words in sorted(issues.items()):
+        message = f"{name}: {key}: {words}"
+        results.append(Subject(check, label, Stage.TLS).result(
+            Status.WARN, message, {"issue": key}, ErrorInfo(Stage.TLS, "profile", message)))  # fmt: skip
     return results
