@@ -134,3 +134,29 @@ def test_mozilla_profiles(cli: Cli, smtp_lab: SmtpLab) -> None:
     # And a bad profile name is a usage error
     bad = cli(*smtp_lab.args(old), "--tls-grade", "--tls-profile", "mozilla-old")
     assert bad.code == 2
+
+
+def test_cipher_order(cli: Cli, smtp_lab: SmtpLab) -> None:
+    import ssl
+
+    # Given two old-style servers: one choosing by its own preference, one following the client's order
+    enforcing = legacy_context(smtp_lab)
+    enforcing.options |= ssl.OP_CIPHER_SERVER_PREFERENCE
+    following = legacy_context(smtp_lab)
+    following.options &= ~ssl.OP_CIPHER_SERVER_PREFERENCE
+    results = {}
+    for name, context in (("enforcing", enforcing), ("following", following)):
+        server = smtp_lab.start(context=context)
+        run = cli(*smtp_lab.args(server), "--tls-grade", "--json", "--timeout", "5")
+        (summary, *below) = run.checks("smtp.tls-grade")
+        results[name] = (
+            summary["details"]["cipher_order"],
+            [c for c in below if c["details"].get("item") == "cipher-order"],
+        )
+    # Then the one that follows the client is said to (offered its worst suite first, it took it)
+    order, found = results["following"]
+    assert order and order["chosen"] == order["offered"][0] and found and found[0]["status"] == "warn", results
+    assert "follows the client's order" in found[0]["summary"]
+    # And the one that enforces its own order chose its best suite, and nothing is said against it
+    order, found = results["enforcing"]
+    assert order and order["chosen"] == order["offered"][1] and not found, results

@@ -676,8 +676,8 @@ def _testssl(target: str) -> dict[str, str]:
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "testssl.json"
         subprocess.run(
-            ["testssl", "--quiet", "--warnings", "off", "--color", "0", "--jsonfile", str(out), "-p", "-R", "-C",
-             "-H", "-I", "--starttls", "smtp", target],
+            ["testssl", "--quiet", "--warnings", "off", "--color", "0", "--jsonfile", str(out), "-p", "-P", "-R",
+             "-C", "-H", "-I", "--starttls", "smtp", target],
             capture_output=True, text=True, timeout=600, check=False,
         )  # fmt: skip
         entries = json_module.loads(out.read_text())
@@ -709,6 +709,11 @@ def test_tls_grade_agrees_with_testssl_on_stock_postfix(cli: Cli, interop: dict[
             assert facts[ours] == ("not vulnerable" not in finding), (item, finding, facts)
     # Then every item both tools report agrees (and enough of them were compared to mean something)
     assert compared >= 6, referee
+    # And whether the server enforces its cipher order, as testssl.sh says it
+    order = referee.get("cipher_order", "")
+    if order:
+        follows = [c for c in result.checks("smtp.tls-grade") if c["details"].get("item") == "cipher-order"]
+        assert bool(follows) == ("not" in order.lower()), (order, follows, summary["details"]["cipher_order"])
     # And Postfix (fixed since 2.8.4) discards a command pipelined before STARTTLS
     injection = [c for c in result.checks("smtp.tls-grade") if c["details"].get("item") == "starttls-injection"]
     assert injection and injection[0]["status"] == "pass", injection

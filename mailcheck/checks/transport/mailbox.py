@@ -92,7 +92,8 @@ async def probe(
     grades: list[tls_grade.GradeObservation] = []
     if options.tls_grade:
         starttls = None if options.tls_mode == "implicit" else protocol
-        grades = await tls_grade.grade_sessions(sessions, starttls, ctx, options.tls_profile)
+        preamble = None if starttls is None else starttls_preamble(dialect_factory)
+        grades = await tls_grade.grade_sessions(sessions, starttls, ctx, options.tls_profile, preamble)
     return MailboxObservation(host, protocol, options, tuple(sessions), tuple(scans), tuple(grades))
 
 

@@ -157,7 +157,8 @@ async def probe(host: str, options: SmtpOptions, ctx: ProbeContext) -> SmtpObser
     grades: list[tls_grade.GradeObservation] = []
     if options.tls_grade:
         starttls = None if options.tls_mode == "implicit" else "smtp"
-        grades = await tls_grade.grade_sessions(sessions, starttls, ctx, options.tls_profile)
+        preamble = None if starttls is None else starttls_preamble
+        grades = await tls_grade.grade_sessions(sessions, starttls, ctx, options.tls_profile, preamble)
     return SmtpObservation(host, options, tuple(sessions), tuple(scans), tuple(grades))
 
 

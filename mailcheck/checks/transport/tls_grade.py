@@ -14,9 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mailcheck.checks.transport import starttls_injection
+from mailcheck.checks.transport import starttls_injection, tls_scan
 from mailcheck.checks.transport import tls_guideline as ncsc
 from mailcheck.checks.transport.connection import Endpoint, TransportObservation
+from mailcheck.checks.transport.tls_scan import Preamble
 from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
 from mailcheck.names import BadInput
@@ -59,6 +60,8 @@ class GradeObservation:
     injection_tested: bool = False
     profile: str = "ncsc"  # --tls-profile: ncsc, mozilla-intermediate or mozilla-modern
     profile_issues: dict[str, str] | None = None  # a Mozilla profile's issues (None: not checked)
+    openssl_names: dict[str, str] = field(default_factory=dict)  # IANA name → OpenSSL name (TLS 1.2 suites)
+    order: tuple[str, str, str] | None = None  # cipher order probe: (offered first, offered second, server's pick)
 
 
 def require_sslyze() -> None:
@@ -155,6 +158,8 @@ def _read(obs: GradeObservation, scan: object) -> None:
                 exchange = f"DH {key.size}"
                 obs.key_exchange[exchange] = ncsc.dh_level(int(key.size))
             accepted.append((suite.cipher_suite.name, exchange))
+            if version == "TLS 1.2":
+                obs.openssl_names[suite.cipher_suite.name] = suite.cipher_suite.openssl_name
         if accepted:
             obs.suites[version] = accepted
     readers: dict[str, Callable[[Any], dict[str, object]]] = {
@@ -191,6 +196,7 @@ async def grade(
     ctx: ProbeContext,
     chain_der: tuple[bytes, ...] = (),
     profile: str = "ncsc",
+    preamble: "Preamble | None" = None,
 ) -> GradeObservation:
     """Grade ENDPOINT (STARTTLS for PROTOCOL smtp/imap/pop3, or implicit TLS when None) within the per-host cap;
     CHAIN_DER, the certificates the session saw, gives the certificate key item."""
@@ -200,17 +206,43 @@ async def grade(
     if protocol == "smtp" and obs.failure is None:
         obs.injection_tested = True
         obs.injection = await attempt(starttls_injection.injectable(endpoint, ctx))
+    if obs.failure is None:
+        obs.order = await cipher_order(obs, preamble, ctx)
     return obs
 
 
+async def cipher_order(
+    obs: GradeObservation, preamble: "Preamble | None", ctx: ProbeContext
+) -> tuple[str, str, str] | None:
+    """Does the server choose by its own preference? Offer its worst TLS 1.2 suite first and its best second: a
+    server that enforces its order picks the best. None when its suites are all of one level (order is moot)."""
+    names = obs.openssl_names
+    ranked = sorted(names, key=lambda n: ncsc.LEVELS.index(ncsc.suite_level(n)))
+    if len(ranked) < 2 or ncsc.suite_level(ranked[0]) == ncsc.suite_level(ranked[-1]):
+        return None
+    best, worst = ranked[0], ranked[-1]
+    probe = tls_scan.ScanProbe("cipher order", "NCSC", "info", ciphers=f"{names[worst]}:{names[best]}")
+    outcome = await tls_scan.attempt_probe(obs.endpoint, probe, preamble, ctx)
+    if outcome.state != "accepted":
+        return None
+    chosen = outcome.negotiated.split()[-1]
+    picked = best if chosen == names[best] else worst if chosen == names[worst] else chosen
+    return worst, best, picked
+
+
 async def grade_sessions(
-    sessions: "Sequence[TransportObservation]", protocol: str | None, ctx: ProbeContext, profile: str
+    sessions: "Sequence[TransportObservation]",
+    protocol: str | None,
+    ctx: ProbeContext,
+    profile: str,
+    preamble: "Preamble | None",
 ) -> list[GradeObservation]:
-    """Grade the endpoint of every session that reached TLS (the chain it saw gives the certificate key)."""
+    """Grade the endpoint of every session that reached TLS (the chain it saw gives the certificate key;
+    PREAMBLE is what comes before each own handshake on a STARTTLS port)."""
     reached = [s for s in sessions if s.tls is not None]
     return list(
         await asyncio.gather(
-            *(grade(s.endpoint, protocol, ctx, s.tls.chain_der if s.tls else (), profile) for s in reached)
+            *(grade(s.endpoint, protocol, ctx, s.tls.chain_der if s.tls else (), profile, preamble) for s in reached)
         )
     )
 
@@ -283,6 +315,11 @@ def findings(protocol: str, obs: GradeObservation, tls_required: bool) -> list[C
             continue  # with one version there is nothing to fall back to
         if facts.get(fact) is bad:
             items.append((item, level, words))
+    if obs.order is not None:
+        worst, best, picked = obs.order
+        if picked != best:
+            words = f"the server follows the client's order: offered {worst} before {best}, it chose {picked}"
+            items.append(("cipher-order", "phase-out", words))
     if obs.injection is True:
         items.append(("starttls-injection", "insufficient", "STARTTLS command injection (CVE-2011-0411)"))
     overall = ncsc.worst([level for _, level, _ in items] or ["good"])
@@ -295,6 +332,7 @@ def findings(protocol: str, obs: GradeObservation, tls_required: bool) -> list[C
         "key_exchange": obs.key_exchange,
         "facts": facts,
         "certificate_key": list(obs.certificate_key) if obs.certificate_key else None,
+        "cipher_order": {"offered": [obs.order[0], obs.order[1]], "chosen": obs.order[2]} if obs.order else None,
         "not_tested": obs.errors,
     }
     below = [i for i in items if i[1] in ("phase-out", "insufficient") and i[0] != "starttls-injection"]

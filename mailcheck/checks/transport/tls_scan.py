@@ -133,6 +133,14 @@ class ScanObservation:
     outcomes: list[ProbeOutcome] = field(default_factory=list)
 
 
+async def attempt_probe(
+    endpoint: Endpoint, probe: ScanProbe, preamble: Preamble | None, ctx: ProbeContext
+) -> ProbeOutcome:
+    """One handshake offering only what PROBE asks for (also used by --tls-grade's cipher-order probe)."""
+    async with ctx.host_gate(endpoint.address):
+        return await _try(endpoint, probe, preamble, ctx)
+
+
 async def _try(endpoint: Endpoint, probe: ScanProbe, preamble: Preamble | None, ctx: ProbeContext) -> ProbeOutcome:
     context = probe_context(probe)
     if context is None:
