@@ -79,7 +79,7 @@ def names_certificate(cert: x509.Certificate, expected_name: str) -> bool:
     return any(name_matches(pattern, expected_name) for pattern in patterns)
 
 
-def _key_description(cert: x509.Certificate) -> tuple[str, int | None]:
+def key_description(cert: x509.Certificate) -> tuple[str, int | None]:
     key = cert.public_key()
     if isinstance(key, rsa.RSAPublicKey):
         return "RSA", key.key_size
@@ -247,7 +247,7 @@ def inspect_chain(
         return {"parse_error": str(exc)}, [Problem("unparseable", message, True)], []
     leaf = chain[0]
     dns_names, ips = _san(leaf)
-    key_type, key_size = _key_description(leaf)
+    key_type, key_size = key_description(leaf)
     details: dict[str, object] = {
         "subject": common_name(leaf.subject),
         "issuer": common_name(leaf.issuer),

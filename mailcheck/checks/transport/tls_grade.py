@@ -248,22 +248,17 @@ async def grade_sessions(
 
 
 def public_key(der: bytes) -> tuple[str, int] | None:
+    """The leaf's key as the guideline grades it: kind (RSA, EC, Ed25519, Ed448) and bits; None for others."""
     from cryptography import x509
-    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+
+    from mailcheck.checks.transport.certificate import key_description
 
     try:
-        key = x509.load_der_x509_certificate(der).public_key()
+        kind, bits = key_description(x509.load_der_x509_certificate(der))
     except ValueError:
         return None
-    if isinstance(key, rsa.RSAPublicKey):
-        return "RSA", key.key_size
-    if isinstance(key, ec.EllipticCurvePublicKey):
-        return "EC", key.curve.key_size
-    if isinstance(key, ed25519.Ed25519PublicKey):
-        return "Ed25519", 256
-    if isinstance(key, ed448.Ed448PublicKey):
-        return "Ed448", 456
-    return None
+    kind = kind.split()[0]  # "EC secp256r1" -> "EC"
+    return (kind, bits) if kind in ("RSA", "EC", "Ed25519", "Ed448") and bits else None
 
 
 # --- evaluate ----------------------------------------------------------------------------------------------
