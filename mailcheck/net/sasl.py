@@ -24,6 +24,11 @@ PLAINTEXT = {"PLAIN", "LOGIN"}  # the password itself crosses the wire (only eve
 LEGACY = {"CRAM-MD5": "CRAM-MD5 is legacy (RFC 8314 era servers drop it; it needs the password stored in clear)"}
 
 
+def legacy_note(mechanism: str) -> str:
+    """The clause an accepted MECHANISM's finding ends with when the mechanism is legacy, else ""."""
+    return f"; {LEGACY[mechanism]}" if mechanism in LEGACY else ""
+
+
 class SaslError(Exception):
     """The server's side of the exchange is wrong (a malformed challenge, a SCRAM server signature that does
     not verify): the message says what, in words."""
@@ -277,6 +282,10 @@ class Outcome:
     text: str  # the server's final words
     error: dict[str, object] | None = None  # the decoded JSON error of XOAUTH2/OAUTHBEARER
     fault: str | None = None  # a client-side finding: the SCRAM server signature did not verify, …
+
+    def error_note(self) -> str:
+        """The clause a rejection's finding ends with when the server sent a JSON error, else ""."""
+        return f"; the server's error: {describe_error(self.error)}" if self.error else ""
 
 
 MAX_ROUNDS = 8

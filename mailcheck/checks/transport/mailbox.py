@@ -307,12 +307,13 @@ def auth_finding(session: MailboxSession) -> CheckResult | None:
         return subject.result(Status.FAIL, reply.text, details, ErrorInfo(Stage.AUTH, "not-offered", reply.text))
     if reply.ok:
         mechanism = (session.auth_mechanism or "").split()[-1]
-        legacy = f"; {sasl.LEGACY[mechanism]}" if mechanism in sasl.LEGACY else ""
-        return subject.result(Status.PASS, f"{session.auth_mechanism} accepted: {reply.text}{legacy}", details)
+        return subject.result(
+            Status.PASS, f"{session.auth_mechanism} accepted: {reply.text}{sasl.legacy_note(mechanism)}", details
+        )
     kind, meaning = explain_mailbox_code(reply.code)
     message = f"{session.auth_mechanism} rejected: {reply}" + (f" ({meaning})" if meaning else "")
-    if outcome is not None and outcome.error:
-        message += f"; the server's error: {sasl.describe_error(outcome.error)}"
+    if outcome is not None:
+        message += outcome.error_note()
     return subject.result(Status.FAIL, message, details, ErrorInfo(Stage.AUTH, kind, message))
 
 

@@ -626,12 +626,12 @@ def auth_finding(session: SessionObservation) -> CheckResult | None:
     if outcome is not None and outcome.fault:
         return subject.result(Status.FAIL, outcome.fault, details, ErrorInfo(Stage.AUTH, "sasl-fault", outcome.fault))
     if reply.code == 235:
-        legacy = f"; {sasl.LEGACY[auth.mechanism]}" if auth.mechanism in sasl.LEGACY else ""
+        legacy = sasl.legacy_note(auth.mechanism)
         return subject.result(Status.PASS, f"AUTH {auth.mechanism} accepted: {reply}{legacy}", details)
     kind, words = AUTH_REPLIES.get(reply.code, ("auth-failed", reply.meaning()))
     message = f"AUTH {auth.mechanism}: {reply} ({words})"
-    if outcome is not None and outcome.error:
-        message += f"; the server's error: {sasl.describe_error(outcome.error)}"
+    if outcome is not None:
+        message += outcome.error_note()
     return subject.result(Status.FAIL, message, details, ErrorInfo(Stage.AUTH, kind, message))
 
 
