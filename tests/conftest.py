@@ -204,3 +204,13 @@ def run_without(module: str, *argv: str) -> "subprocess.CompletedProcess[str]":
     """``mailcheck ARGV`` in a fresh interpreter where MODULE cannot be imported: an install without an extra."""
     program = f"import sys; sys.modules[{module!r}] = None\nfrom mailcheck.cli import main\nsys.argv = {['mailcheck', *argv]!r}\nmain()\n"
     return subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+
+
+def hide_sslyze(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An install without the tls extra: sslyze cannot be imported (in-process runs only)."""
+    monkeypatch.setitem(sys.modules, "sslyze", None)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def no_sslyze(monkeypatch: pytest.MonkeyPatch) -> None:
+    hide_sslyze(monkeypatch)

@@ -210,12 +210,16 @@ def test_every_hint_printed_for_the_worlds_fits_its_finding(
 def test_weak_protocol_advice_quotes_the_servers_own_software(
     software: str | None, own: str, others: list[str]
 ) -> None:
-    summary = "accepts TLS 1.0 (TLSv1 ECDHE-RSA-AES256-SHA): deprecated (RFC 8996)"
     details = {"software": software} if software else {}
-    check = CheckResult("smtp.tls-scan", "mx.example.com:25 (192.0.2.1)", Stage.TLS, Status.WARN, summary, details,
-                        None, ErrorInfo(Stage.TLS, "weak-protocol", summary))  # fmt: skip
-    advice = hint_for(check) or ""
-    assert own in advice and not [o for o in others if o in advice], advice
+    # the built-in scan's finding (no tls extra) and the grade's say the same thing, and get the same advice
+    for check_id, kind, summary in (
+        ("smtp.tls-scan", "weak-protocol", "accepts TLS 1.0 (TLSv1 ECDHE-RSA-AES256-SHA): deprecated (RFC 8996)"),
+        ("smtp.tls-grade", "grade-version", "TLS 1.0 accepted: phase-out (NCSC)"),
+    ):
+        check = CheckResult(check_id, "mx.example.com:25 (192.0.2.1)", Stage.TLS, Status.WARN, summary, details,
+                            None, ErrorInfo(Stage.TLS, kind, summary))  # fmt: skip
+        advice = hint_for(check) or ""
+        assert own in advice and not [o for o in others if o in advice], (kind, advice)
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,13 @@
 """`--tls-grade`: the NCSC TLS guideline tables, and sslyze's scan of lab servers graded item by item (a
 modern server, and one configured as old setups still run: TLS 1.0, RSA key exchange, NULL suites)."""
 
+import ssl
+import subprocess
+
 import pytest
 
 from mailcheck.checks.transport import tls_guideline as ncsc
+from mailcheck.lab.server import server_context
 from tests.conftest import Cli, SmtpLab, run_without
 from tests.test_tls_scan import legacy_context
 
@@ -25,6 +29,13 @@ pytest.importorskip("sslyze", reason="the tls extra (sslyze) is not installed")
         ("TLS_ECDHE_RSA_WITH_RC4_128_SHA", "insufficient"),
         ("TLS_DH_anon_WITH_AES_256_GCM_SHA384", "insufficient"),
         ("TLS_RSA_EXPORT_WITH_DES40_CBC_SHA", "insufficient"),
+        # where internet.nl's reading of NCSC 2.1 places what appendix C leaves out (footnotes 31 and 52)
+        ("TLS_RSA_WITH_CAMELLIA_256_CBC_SHA", "sufficient"),
+        ("TLS_ECDHE_ECDSA_WITH_AES_256_CCM", "good"),
+        ("TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8", "insufficient"),
+        ("TLS_RSA_WITH_AES_128_CCM", "phase-out"),
+        ("TLS_DHE_DSS_WITH_AES_256_GCM_SHA384", "insufficient"),
+        ("TLS_ECDHE_RSA_WITH_ARIA_256_GCM_SHA384", "insufficient"),
     ],
 )
 def test_cipher_suites_by_ncsc_class(suite: str, level: str) -> None:
@@ -41,14 +52,37 @@ def test_groups_keys_and_versions() -> None:
     assert ncsc.worst(["good", "phase-out", "sufficient"]) == "phase-out"
 
 
+def modern_context(smtp_lab: SmtpLab, name: str = "mx.lab.test") -> ssl.SSLContext:
+    """A server as OpenSSL 3 configures one by default: the lab's certificate, at the default security level 2
+    (the lab's own servers run at level 0 so that weak keys can be played)."""
+    context = server_context(smtp_lab.ca.issue(name), smtp_lab.workdir)
+    context.set_ciphers("DEFAULT:@SECLEVEL=2")
+    return context
+
+
+def openssl_signs_with_sha1(port: int) -> bool:
+    """The referee for the key-exchange hash: OpenSSL's s_client offering only SHA-1 signature algorithms over
+    STARTTLS at TLS 1.2, and whether the server's key exchange came signed with SHA-1."""
+    done = subprocess.run(
+        ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-starttls", "smtp", "-tls1_2", "-sigalgs",
+         "RSA+SHA1:ECDSA+SHA1", "-cipher", "DEFAULT:@SECLEVEL=0"],
+        input="Q\n", capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    return "Peer signing digest: SHA1" in done.stdout
+
+
 def test_a_modern_server_grades_good_or_sufficient(cli: Cli, smtp_lab: SmtpLab) -> None:
-    server = smtp_lab.start()
-    run = cli(*smtp_lab.args(server), "--tls-grade", "--json", "--timeout", "5")
+    server = smtp_lab.start(context=modern_context(smtp_lab))
+    # with the tls extra installed, --tls-scan is the grade (the built-in scan is its fallback)
+    run = cli(*smtp_lab.args(server), "--tls-scan", "--json", "--timeout", "5")
+    assert not run.checks("smtp.tls-scan"), run.out
     (summary, *below) = run.checks("smtp.tls-grade")
-    assert summary["details"]["level"] in ("good", "sufficient"), summary
+    assert summary["details"]["level"] in ("good", "sufficient"), [c["summary"] for c in below]
     assert "TLS 1.3" in summary["details"]["versions"] and "TLS 1.0" not in summary["details"]["versions"]
     facts = summary["details"]["facts"]
     assert facts["heartbleed"] is False and facts["compression"] is False and facts["secure_renegotiation"] is True
+    # OpenSSL 3 will not sign a key exchange with SHA-1 above security level 0, and s_client agrees
+    assert facts["kex_hash"] == "SHA-2" and not openssl_signs_with_sha1(server.port), facts
     assert not [c for c in below if c["status"] == "fail"], below
 
 
@@ -58,25 +92,38 @@ def test_an_old_configuration_is_graded_item_by_item(cli: Cli, smtp_lab: SmtpLab
     (summary, *below) = run.checks("smtp.tls-grade")
     assert summary["details"]["level"] == "insufficient" and summary["status"] == "fail", summary
     words = " | ".join(c["summary"] for c in below)
-    assert "TLS 1.0 accepted: phase-out" in words, words  # versions
-    assert "TLS_RSA_WITH_AES_256_GCM_SHA384 (TLS 1.2): phase-out" in words, words  # static RSA key exchange
-    assert "NULL" in words and "insufficient" in words, words  # NULL suites
+    assert "TLS 1.0, TLS 1.1 accepted: phase-out" in words, words  # versions, in one finding
+    # one finding per item and level, not one per suite: each suite named once, with the versions taking it
+    by_item = {(c["details"]["item"], c["details"]["level"]): c for c in below if "members" in c["details"]}
+    static_rsa = by_item[("cipher", "phase-out")]["details"]["members"]
+    assert "TLS_RSA_WITH_AES_256_GCM_SHA384 (TLS 1.2)" in static_rsa, static_rsa  # static RSA key exchange
+    assert "TLS_RSA_WITH_AES_256_CBC_SHA (TLS 1.0, TLS 1.1, TLS 1.2)" in static_rsa, static_rsa
+    null = [m for m in by_item[("cipher", "insufficient")]["details"]["members"] if "NULL" in m]
+    assert null, by_item  # NULL suites
+    assert len([c for c in below if c["details"].get("item") == "cipher"]) == 2, words
+    # at security level 0 OpenSSL still signs the key exchange with SHA-1 when the client asks only for that, as
+    # s_client sees too
+    assert by_item[("kex-hash", "phase-out")]["summary"].startswith("TLS 1.2 key exchange signed with SHA-1"), words
+    assert openssl_signs_with_sha1(server.port)
     # and on opportunistic port 25 the same insufficient items warn instead of failing
     relaxed = cli(*smtp_lab.args(server), "--tls-grade", "--opportunistic-tls", "--json", "--timeout", "5")
     assert relaxed.checks("smtp.tls-grade")[0]["status"] == "warn"
 
 
-def test_without_the_extra_the_error_names_it() -> None:
-    done = run_without("sslyze", "smtp", "mx.example", "--tls-grade", "--resolver", "127.0.0.1:9")
+@pytest.mark.parametrize("asked", [("--tls-grade",), ("--tls-scan", "--tls-profile", "mozilla-modern")])
+def test_without_the_extra_the_error_names_it(asked: tuple[str, ...]) -> None:
+    done = run_without("sslyze", "smtp", "mx.example", *asked, "--resolver", "127.0.0.1:9")
     assert done.returncode == 2 and "pip install 'mailcheck-cli[tls]'" in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
 
 
 def test_domain_grades_every_mx_address(cli: Cli, mail_lab) -> None:  # type: ignore[no-untyped-def]
     run = cli(
         "domain", "good.test", *mail_lab.options(), "--only", "mx,smtp", "--tls-grade", "--json", "--timeout", "5"
     )
-    grades = [c for c in run.checks("smtp.tls-grade") if "level" in c["details"]]
-    assert grades and all(g["details"]["level"] in ("good", "sufficient", "phase-out") for g in grades), grades
+    grades = [c for c in run.checks("smtp.tls-grade") if "versions" in c["details"]]
+    assert len({g["target"] for g in grades}) >= 2, grades  # every MX address has its grade strip
+    assert all(g["details"]["level"] in ncsc.LEVELS and "TLS 1.3" in g["details"]["versions"] for g in grades), grades
 
 
 def test_starttls_command_injection(cli: Cli, smtp_lab: SmtpLab) -> None:
@@ -160,3 +207,51 @@ def test_cipher_order(cli: Cli, smtp_lab: SmtpLab) -> None:
     # And the one that enforces its own order chose its best suite, and nothing is said against it
     order, found = results["enforcing"]
     assert order and order["chosen"] == order["offered"][1] and not found, results
+
+
+def test_a_server_refusing_every_handshake_is_graded_so(cli: Cli, smtp_lab: SmtpLab) -> None:
+    import ssl
+
+    from mailcheck.lab.server import server_context
+
+    # Given a server whose STARTTLS handshake can never complete (nothing clients offer, as Debian 12's
+    # OpenSMTPD 6.8 against OpenSSL 3)
+    context = server_context(smtp_lab.ca.issue("mx.lab.test"), smtp_lab.workdir)
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    context.set_ciphers("PSK")
+    server = smtp_lab.start(context=context)
+    # When it is graded (the session's own handshake failed, so only the grade can tell whether any succeeds)
+    run = cli(*smtp_lab.args(server), "--tls-scan", "--require-tls", "--json", "--timeout", "5")
+    # Then the grade says no handshake succeeds, in one line, instead of saying nothing
+    (grade,) = run.checks("smtp.tls-grade")
+    assert grade["status"] == "fail" and grade["error"]["kind"] == "no-handshake", grade
+    assert "\n" not in grade["summary"] and len(grade["summary"]) < 300, grade
+
+
+def test_an_endpoint_without_tls_is_said_not_graded(cli: Cli, smtp_lab: SmtpLab) -> None:
+    from mailcheck.lab.smtp import SmtpBehaviour
+
+    server = smtp_lab.start(SmtpBehaviour(hostname="mx.lab.test", starttls=False))
+    run = cli(*smtp_lab.args(server), "--tls-scan", "--json")
+    (grade,) = run.checks("smtp.tls-grade")
+    assert grade["status"] == "info" and grade["summary"].startswith("not scanned"), grade
+
+
+def test_a_server_that_throttles_the_grade_is_said_so_never_passed_by_omission(cli: Cli, smtp_lab: SmtpLab) -> None:
+    from mailcheck.lab.smtp import SmtpBehaviour
+
+    # Given a server that turns this client away (421, Postfix's words) once its first sessions are spent, as
+    # Exim's smtp_accept_max does when a scan opens connections faster than its children exit
+    server = smtp_lab.start(SmtpBehaviour(hostname="mx.lab.test", throttle_after=12))
+    run = cli(*smtp_lab.args(server), "--tls-scan", "--retries", "0", "--json", "--timeout", "5")
+    grades = run.checks("smtp.tls-grade")
+    # Then what could not be graded is an error of the vantage point (a limit on this client), not a TLS fault,
+    # and the run is inconclusive (exit 3) rather than a pass
+    refused = [g for g in grades if (g["error"] or {}).get("kind") == "rate-limited"]
+    assert refused and all(g["status"] == "error" for g in refused), grades
+    assert "not a TLS fault" in refused[0]["summary"] or "refused the grade" in refused[0]["summary"], refused
+    assert "too many connections" in refused[0]["summary"], refused
+    # and the grade strip of an endpoint where nothing could be tested is no grade, never "good" by omission
+    strip = next(g for g in grades if "level" in g["details"])
+    assert strip["details"]["level"] == "unknown" and strip["status"] == "info", strip
+    assert run.code == 3, run.out

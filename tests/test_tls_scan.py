@@ -1,5 +1,7 @@
-"""`--tls-scan`: each TLS version and weak cipher class in its own handshake, against a lab server that
-still takes TLS 1.0 and weak suites, a modern one, and (in the interop suite) real Postfix and Dovecot."""
+"""`--tls-scan` without the tls extra: each TLS version and weak cipher class in its own handshake, against a lab
+server that still takes TLS 1.0 and weak suites, a modern one, and (in the interop suite) real Postfix and Dovecot.
+With the extra installed, `--tls-scan` grades (tests/test_tls_grade.py); here sslyze is hidden, as on an install
+without it."""
 
 import ssl
 import warnings
@@ -9,6 +11,8 @@ import pytest
 from mailcheck.checks.transport.tls_scan import PROBES, probe_context
 from mailcheck.lab.server import server_context
 from tests.conftest import Cli, SmtpLab
+
+pytestmark = pytest.mark.usefixtures("no_sslyze")
 
 
 def legacy_context(smtp_lab: SmtpLab) -> ssl.SSLContext:
@@ -57,6 +61,9 @@ def test_modern_server_refuses_everything_old(cli: Cli, smtp_lab: SmtpLab) -> No
     assert states["TLS 1.3"] == "accepted" and states["TLS 1.2"] == "accepted"
     assert all(states[name] in ("refused", "not-tested") for name in ("TLS 1.0", "TLS 1.1", "NULL", "anonymous"))
     assert not [c for c in run.checks("smtp.tls-scan") if c["status"] in ("fail", "warn", "error")]
+    # the fallback says what it leaves out and how to get the full grade
+    summary = run.checks("smtp.tls-scan")[0]
+    assert "pip install 'mailcheck-cli[tls]'" in summary["summary"] and not run.checks("smtp.tls-grade")
 
 
 def test_implicit_tls_mailbox_scan(cli: Cli, smtp_lab: SmtpLab) -> None:

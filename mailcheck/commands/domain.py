@@ -10,7 +10,14 @@ import click
 
 from mailcheck.commands.dns import NS_PORT, TRUST_ANCHOR, load_trust_anchors
 from mailcheck.commands.run import ALLOW_PRIVATE, execute
-from mailcheck.commands.server_options import REFERENCE_MX, RETRIES, TLS_PROFILE, reference_mx_hosts
+from mailcheck.commands.server_options import (
+    REFERENCE_MX,
+    RETRIES,
+    TLS_GRADE,
+    TLS_PROFILE,
+    TLS_SCAN,
+    reference_mx_hosts,
+)
 from mailcheck.model import EXIT_FAIL, EXIT_OK, EXIT_UNCHECKED, CheckResult
 from mailcheck.names import BadInput, domain_name
 from mailcheck.options import CommonOptions, common_options
@@ -119,12 +126,8 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     help="With --from-file, append the JSON Lines to this file (one line per finished domain).",
 )
 @click.option("--resume", is_flag=True, help="With --output, skip the domains already in the file.")
-@click.option("--tls-scan", is_flag=True, help="Also try each TLS version and weak cipher class on every MX address.")
-@click.option(
-    "--tls-grade",
-    is_flag=True,
-    help="Grade every MX address on the NCSC TLS guidelines (as internet.nl), with sslyze (the tls extra).",
-)
+@TLS_SCAN
+@TLS_GRADE
 @TLS_PROFILE
 @TRUST_ANCHOR
 @REFERENCE_MX
@@ -164,11 +167,9 @@ def domain(
     With --from-file, check many domains and write one JSON document per line (streamed as each finishes).
     """
     from mailcheck.checks.domain import DEFAULT_PARTS, DomainOptions
+    from mailcheck.checks.transport.tls_grade import depth
 
-    if tls_grade:
-        from mailcheck.checks.transport.tls_grade import require_sslyze
-
-        require_sslyze()
+    tls_scan, tls_grade = depth(tls_scan, tls_grade, tls_profile)
 
     skipped, chosen = parse_parts(skip, "--skip"), parse_parts(only, "--only")
     added = parse_parts(with_parts, "--with")

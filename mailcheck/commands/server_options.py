@@ -34,7 +34,18 @@ TLS_PROFILE = click.option(
     type=click.Choice(["ncsc", "mozilla-intermediate", "mozilla-modern"]),
     default="ncsc",
     show_default=True,
-    help="Which guideline --tls-grade grades against.",
+    help="Which guideline --tls-scan grades against (a Mozilla profile implies --tls-grade).",
+)
+TLS_SCAN = click.option(
+    "--tls-scan",
+    is_flag=True,
+    help="Also grade TLS on every item of the NCSC guidelines (as internet.nl) with sslyze; without the tls extra, "
+    "try each TLS version and weak cipher class in its own short handshake.",
+)
+TLS_GRADE = click.option(
+    "--tls-grade",
+    is_flag=True,
+    help="As --tls-scan, but stop with an error when the tls extra (sslyze) is not installed.",
 )
 
 
@@ -52,16 +63,8 @@ def transport_options(command: Callable[..., Any]) -> Callable[..., Any]:
             click.option("--ipv4", "-4", "only_ipv4", is_flag=True, help="Probe only the IPv4 addresses."),
             click.option("--ipv6", "-6", "only_ipv6", is_flag=True, help="Probe only the IPv6 addresses."),
             click.option("--insecure", is_flag=True, help="Report certificate faults as warnings, not failures."),
-            click.option(
-                "--tls-scan",
-                is_flag=True,
-                help="Also try each TLS version and weak cipher class in its own short handshake.",
-            ),
-            click.option(
-                "--tls-grade",
-                is_flag=True,
-                help="Grade TLS on every item of the NCSC guidelines (as internet.nl), with sslyze (the tls extra).",
-            ),
+            TLS_SCAN,
+            TLS_GRADE,
             TLS_PROFILE,
         ]
     ):

@@ -77,12 +77,10 @@ def smtp(
     465 implies implicit TLS).
     """
     from mailcheck.checks.transport import smtp as smtp_check
+    from mailcheck.checks.transport.tls_grade import depth
     from mailcheck.runner import run_check
 
-    if tls_grade:
-        from mailcheck.checks.transport.tls_grade import require_sslyze
-
-        require_sslyze()
+    tls_scan, tls_grade = depth(tls_scan, tls_grade, tls_profile)
     target = server_target(host, port, tls_mode, only_ipv4, only_ipv6, default_port=25, implicit_port=465)
     options = smtp_check.SmtpOptions(
         port=target.port,
@@ -139,14 +137,12 @@ def run_mailbox_command(
     opts: CommonOptions,
 ) -> None:
     from mailcheck.checks.transport import mailbox
+    from mailcheck.checks.transport.tls_grade import depth
     from mailcheck.net.imap import ImapDialect
     from mailcheck.net.pop3 import Pop3Dialect
     from mailcheck.runner import run_check
 
-    if tls_grade:
-        from mailcheck.checks.transport.tls_grade import require_sslyze
-
-        require_sslyze()
+    tls_scan, tls_grade = depth(tls_scan, tls_grade, tls_profile)
     dialect = ImapDialect if protocol == "imap" else Pop3Dialect
     plain_port = 143 if protocol == "imap" else 110
     target = server_target(

@@ -40,6 +40,7 @@ class SmtpBehaviour:
     mail_reply: str = "250 2.1.0 Ok"  # e.g. OpenSMTPD's "530 5.5.1 Invalid command: Must issue an AUTH command first"
     throttle_sessions: int = 0  # the first N sessions are throttled (at the greeting, or at EHLO with throttle_ehlo)
     throttle_ehlo: bool = False
+    throttle_after: int = 0  # every session after the first N is throttled (a per-client cap a scan's volume exceeds)
     throttle_reply: str = "421 4.7.0 mx.lab.test Error: too many connections from 127.0.0.1"  # Postfix's words
     open_relay: bool = False  # accept recipients at any domain (a misconfigured relay)
     verbs: list[str] = field(default_factory=list)  # every command verb received, in order
@@ -70,7 +71,7 @@ class SmtpLabServer(LabServer):
                 await peer.send_raw(chunk)
             return
         await asyncio.sleep(b.greeting_delay)
-        throttled = self.connections <= b.throttle_sessions
+        throttled = self.connections <= b.throttle_sessions or 0 < b.throttle_after < self.connections
         if throttled and not b.throttle_ehlo:
             await peer.send(b.throttle_reply)
             return

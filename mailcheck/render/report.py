@@ -109,7 +109,8 @@ def _session_order(checks: list[CheckResult]) -> "Callable[[CheckResult], int]":
     order = _STARTTLS_ORDER if any(c.stage is Stage.STARTTLS for c in checks) else _IMPLICIT_ORDER
 
     def position(check: CheckResult) -> int:
-        key = "again" if check.id.endswith("_tls") else "scan" if check.id.endswith("tls-scan") else check.stage.value
+        scanned = check.id.endswith(("tls-scan", "tls-grade"))
+        key = "again" if check.id.endswith("_tls") else "scan" if scanned else check.stage.value
         return order.index(key) if key in order else len(order)
 
     return position
@@ -121,6 +122,8 @@ def _stage_word(check: CheckResult) -> str:
         return "cert profile"
     if check.id.endswith("tls-scan"):
         return "TLS scan"
+    if check.id.endswith("tls-grade"):
+        return "TLS grade"
     if check.stage is Stage.CAPABILITIES:
         return CAPABILITY_WORD.get(protocol, "capabilities")
     if check.stage is Stage.STARTTLS:

@@ -43,6 +43,11 @@ SERIAL, STALE_SERIAL = 2026120102, 2026120101
 SPF, STALE_SPF = "v=spf1 ip4:127.0.0.0/8 -all", "v=spf1 ip4:127.0.20.0/24 ~all"
 USER, PASSWORD = f"alice@{DOMAIN}", "interop-Secret-42"
 POSTSCREEN_PORT, POSTSCREEN_WAIT = 2525, 3  # an MX behind Postfix postscreen, holding its greeting 3 s
+# Postfix hardened as the TLS guides say (the #31 referee's second case): TLS 1.2 and up, the server's cipher
+# order, no DHE
+HARDENED_PORT = 2528
+HARDENED_TLS = ["smtpd_tls_protocols=>=TLSv1.2", "smtpd_tls_mandatory_protocols=>=TLSv1.2",
+                "tls_preempt_cipherlist=yes", "smtpd_tls_exclude_ciphers=kDHE"]  # fmt: skip
 PACKAGES = [
     "iproute2",
     "knot",
@@ -321,6 +326,7 @@ biff = no
             "postscreen",
             [f"postscreen_greet_wait={POSTSCREEN_WAIT}s", "postscreen_greet_action=enforce"],
         ),
+        (str(HARDENED_PORT), "inet", "n", "-", "n", "-", "-", "smtpd", HARDENED_TLS),
         ("smtpd", "pass", "-", "-", "n", "-", "-", "smtpd", []),
         ("dnsblog", "unix", "-", "-", "n", "-", "0", "dnsblog", []),
         ("tlsproxy", "unix", "-", "-", "n", "-", "0", "tlsproxy", []),
@@ -542,7 +548,17 @@ def running() -> dict[str, int]:
 def wait_for_ports(timeout: float = 30) -> None:
     import socket
 
-    wanted = [(MTA, 25), (MTA, 587), (MTA, 465), (IMAP, 143), (IMAP, 993), (IMAP, 110), (IMAP, 995), (WEB, 443)]
+    wanted = [
+        (MTA, 25),
+        (MTA, 587),
+        (MTA, 465),
+        (MTA, HARDENED_PORT),
+        (IMAP, 143),
+        (IMAP, 993),
+        (IMAP, 110),
+        (IMAP, 995),
+        (WEB, 443),
+    ]
     wanted += [(exim.ADDRESS, 25), (exim.ADDRESS, 587), (opensmtpd.ADDRESS, 25), (opensmtpd.ADDRESS, 587)]
     wanted += [(opensmtpd.BROKEN_ADDRESS, 25), (DNS2, 53), INTROSPECTION]
     deadline = time.monotonic() + timeout
@@ -598,6 +614,7 @@ def up() -> dict[str, object]:
         "password": PASSWORD,
         "mail_dir": str(STATE / "mail"),
         "postscreen_port": POSTSCREEN_PORT,
+        "hardened_port": HARDENED_PORT,
         "postscreen_wait": POSTSCREEN_WAIT,
         "postfix_log": str(STATE / "postfix.log"),
         "exim": {

@@ -63,8 +63,10 @@ tls_privatekey = {base}/tls.key
 acl_smtp_mail = acl_check_mail
 acl_smtp_rcpt = acl_check_rcpt
 never_users = root
-# the scans open many short sessions at once; Exim's default of 20 would turn the next test away (421)
-smtp_accept_max = 200
+# a grade opens ~3,000 short sessions (sslyze tries each suite alone) faster than Exim's children exit: any cap
+# (Exim's default is 20) turns the grade away with 421, which mailcheck reports as a limit on this client
+# (tests/test_tls_grade.py plays that server); this Exim plays one tuned to be graded
+smtp_accept_max = 0
 host_lookup =
 rfc1413_hosts =
 log_selector = +tls_cipher +tls_peerdn +received_recipients

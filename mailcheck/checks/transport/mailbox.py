@@ -187,9 +187,16 @@ def evaluate(obs: MailboxObservation) -> list[CheckResult]:
         named = software.of_endpoint(obs.sessions, scan.endpoint.label)
         results.extend(tls_scan.findings(obs.protocol, scan, True, named))
     if obs.options.tls_scan:
-        results.extend(tls_scan.unscanned(obs.protocol, obs.sessions, obs.scans))
+        results.extend(
+            tls_scan.unscanned(f"{obs.protocol}.tls-scan", obs.sessions, {s.endpoint.label for s in obs.scans})
+        )
+    if obs.options.tls_grade:
+        results.extend(
+            tls_scan.unscanned(f"{obs.protocol}.tls-grade", obs.sessions, {g.endpoint.label for g in obs.grades})
+        )
     for graded in obs.grades:
-        results.extend(tls_grade.findings(obs.protocol, graded, tls_required=True))
+        named = software.of_endpoint(obs.sessions, graded.endpoint.label)
+        results.extend(tls_grade.findings(obs.protocol, graded, True, named))
     return results
 
 

@@ -158,7 +158,7 @@ async def probe(host: str, options: SmtpOptions, ctx: ProbeContext) -> SmtpObser
     if options.tls_grade:
         starttls = None if options.tls_mode == "implicit" else "smtp"
         preamble = None if starttls is None else starttls_preamble
-        grades = await tls_grade.grade_sessions(sessions, starttls, ctx, options.tls_profile, preamble)
+        grades = await tls_grade.grade_sessions(sessions, starttls, ctx, options.tls_profile, preamble, options.retries)
     return SmtpObservation(host, options, tuple(sessions), tuple(scans), tuple(grades))
 
 
@@ -418,9 +418,12 @@ def evaluate(obs: SmtpObservation) -> list[CheckResult]:
         named = software.of_endpoint(obs.sessions, scan.endpoint.label)
         results.extend(tls_scan.findings("smtp", scan, not obs.options.is_opportunistic, named))
     if obs.options.tls_scan:
-        results.extend(tls_scan.unscanned("smtp", obs.sessions, obs.scans))
+        results.extend(tls_scan.unscanned("smtp.tls-scan", obs.sessions, {s.endpoint.label for s in obs.scans}))
+    if obs.options.tls_grade:
+        results.extend(tls_scan.unscanned("smtp.tls-grade", obs.sessions, {g.endpoint.label for g in obs.grades}))
     for graded in obs.grades:
-        results.extend(tls_grade.findings("smtp", graded, tls_required=not obs.options.is_opportunistic))
+        named = software.of_endpoint(obs.sessions, graded.endpoint.label)
+        results.extend(tls_grade.findings("smtp", graded, not obs.options.is_opportunistic, named))
     return said_once(results)
 
 

@@ -10,6 +10,7 @@ Heartbleed, CCS injection (CVE-2014-0224), ROBOT, TLS_FALLBACK_SCSV.
 """
 
 import asyncio
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,8 @@ from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, S
 from mailcheck.names import BadInput
 from mailcheck.runner import attempt
 
-EXTRA_NEEDED = "--tls-grade needs the tls extra (sslyze): pip install 'mailcheck-cli[tls]'"
+INSTALL_EXTRA = "pip install 'mailcheck-cli[tls]'"
+EXTRA_NEEDED = f"--tls-grade and --tls-profile need the tls extra (sslyze): {INSTALL_EXTRA}"
 VERSION_COMMANDS = {
     "SSL 2.0": "ssl_2_0_cipher_suites",
     "SSL 3.0": "ssl_3_0_cipher_suites",
@@ -64,17 +66,54 @@ class GradeObservation:
     order: tuple[str, str, str] | None = None  # cipher order probe: (offered first, offered second, server's pick)
 
 
-def require_sslyze() -> None:
+def sslyze_available() -> bool:
+    """Is the tls extra installed (sslyze importable)?"""
     try:
         import sslyze  # noqa: F401
     except ImportError:
-        raise BadInput(EXTRA_NEEDED) from None
+        return False
+    return True
+
+
+def depth(scan: bool, grade: bool, profile: str) -> tuple[bool, bool]:
+    """Which TLS look the command line asks for, as (built-in scan, full grade). ``--tls-scan`` grades every
+    NCSC item when the tls extra is installed, and falls back to the built-in scan (versions and weak cipher
+    classes, which say the extra is missing) when it is not; ``--tls-grade`` and a Mozilla ``--tls-profile``
+    grade or stop with a one-line error naming the extra."""
+    if grade or profile != "ncsc":
+        if not sslyze_available():
+            raise BadInput(EXTRA_NEEDED)
+        return False, True
+    if scan:
+        return (False, True) if sslyze_available() else (True, False)
+    return False, False
+
+
+THROTTLED = re.compile(r"too many|try again later|\b421\b|throttl|rate.?limit", re.IGNORECASE)
+RETRY_BACKOFF = 3.0  # seconds before the items a throttling server refused are asked again, one connection at a time
+
+
+def _why(trace: object) -> str:
+    """What sslyze's error says, without its traceback or its "host:port -> " prefix: one short line."""
+    format_only = getattr(trace, "format_exception_only", None)
+    text = "".join(format_only()) if callable(format_only) else str(trace)
+    last = text.strip().splitlines()[-1] if text.strip() else "not run"
+    return last.split(" -> ", 1)[-1].strip().strip('".')[-240:]
 
 
 def _scan(
-    endpoint: Endpoint, protocol: str | None, timeout: float, per_host: int, profile: str = "ncsc"
+    endpoint: Endpoint,
+    protocol: str | None,
+    timeout: float,
+    per_host: int,
+    profile: str = "ncsc",
+    retries: int = 1,
 ) -> GradeObservation:
-    """The blocking sslyze run (in a worker thread): every scan command against one address."""
+    """The blocking sslyze run (in a worker thread): every scan command against one address. Items whose
+    connections the server refused (a server that caps its connections, as Exim's
+    smtp_accept_max) are asked again up to RETRIES times, one connection at a time, after a backoff."""
+    import time
+
     from sslyze import (
         ProtocolWithOpportunisticTlsEnum,
         ScanCommand,
@@ -84,6 +123,7 @@ def _scan(
         ServerScanRequest,
         ServerScanStatusEnum,
     )
+    from sslyze.server_connectivity import ServerConnectivityInfo
 
     obs = GradeObservation(endpoint, profile=profile)
     starttls = {
@@ -100,20 +140,82 @@ def _scan(
         network_timeout=int(max(timeout, 1)),
         network_max_retries=1,
     )
-    commands = {ScanCommand(c) for c in (*VERSION_COMMANDS.values(), *CHECKS)}
-    if profile != "ncsc":
-        commands.add(ScanCommand.CERTIFICATE_INFO)
-    scanner = Scanner(per_server_concurrent_connections_limit=max(per_host, 1), concurrent_server_scans_limit=1)
-    scanner.queue_scans([ServerScanRequest(location, config, commands)])
-    for result in scanner.get_results():
-        if result.scan_status != ServerScanStatusEnum.COMPLETED or result.scan_result is None:
-            why = str(result.connectivity_error_trace or result.scan_status)[-300:]
-            obs.failure = ProbeError(Stage.TLS, "no-handshake", f"sslyze could not reach TLS: {why}")
-            return obs
-        _read(obs, result.scan_result)
-        if profile != "ncsc":
-            obs.profile_issues = mozilla_issues(result, profile)
+    wanted = [*VERSION_COMMANDS.values(), *CHECKS] + (["certificate_info"] if profile != "ncsc" else [])
+    attempts: dict[str, Any] = {}
+    probing = None  # sslyze's connectivity result: what the key-exchange hash probe builds its handshakes on
+    connections = max(per_host, 1)
+    for round_ in range(max(retries, 0) + 1):
+        missing = [c for c in wanted if c not in attempts or attempts[c].result is None]
+        if not missing:
+            break
+        if round_:
+            time.sleep(RETRY_BACKOFF * 2 ** (round_ - 1))
+            connections = 1
+        scanner = Scanner(per_server_concurrent_connections_limit=connections, concurrent_server_scans_limit=1)
+        scanner.queue_scans([ServerScanRequest(location, config, {ScanCommand(c) for c in missing})])
+        for result in scanner.get_results():
+            if result.scan_status != ServerScanStatusEnum.COMPLETED or result.scan_result is None:
+                why = _why(result.connectivity_error_trace or result.scan_status)
+                if round_ and attempts:
+                    break  # what the first round got stands; the rest is said not tested below
+                if THROTTLED.search(why):
+                    obs.failure = ProbeError(Stage.GREETING, "rate-limited", f"the server refused the grade: {why}")
+                else:
+                    obs.failure = ProbeError(Stage.TLS, "no-handshake", f"no handshake could be graded: {why}")
+                return obs
+            probing = probing or result.connectivity_result
+            for command in missing:
+                attempts[command] = getattr(result.scan_result, command)
+            if profile != "ncsc" and not round_:
+                obs.profile_issues = mozilla_issues(result, profile)
+    _read(obs, attempts)
+    if probing is not None and "TLS 1.2" in obs.suites:
+        kex_hash(obs, ServerConnectivityInfo(location, config, probing))
     return obs
+
+
+def kex_hash(obs: GradeObservation, server: Any) -> None:
+    """The hash that signs a TLS 1.2 key exchange (NCSC 2.1 table 5, as internet.nl tested it against 2.1): the
+    server must sign with SHA-2 when the client offers only SHA-2 (else insufficient), and signing with SHA-1
+    when a client offers only SHA-1 is phase-out. Each is one handshake on nassl's own OpenSSL, which can still
+    offer SHA-1; a server that could not be reached leaves the item not tested."""
+    from nassl.ephemeral_key_info import OpenSslEvpPkeyEnum
+    from nassl.ssl_client import OpenSslDigestNidEnum as Digest
+
+    keys = (OpenSslEvpPkeyEnum.RSA, OpenSslEvpPkeyEnum.EC)
+    sha2 = (Digest.SHA256, Digest.SHA384, Digest.SHA512)
+    signed = _signed_with(server, [(digest, key) for digest in sha2 for key in keys])
+    if isinstance(signed, str):
+        obs.errors["kex_hash"] = signed
+        return
+    if signed not in sha2:
+        obs.facts["kex_hash"] = "no SHA-2"
+        return
+    sha1 = _signed_with(server, [(Digest.SHA1, key) for key in keys])
+    obs.facts["kex_hash"] = "SHA-2, and SHA-1 when asked" if sha1 == Digest.SHA1 else "SHA-2"
+
+
+def _signed_with(server: Any, sigalgs: list[tuple[Any, Any]]) -> Any:
+    """One TLS 1.2 handshake offering only SIGALGS: the digest the server signed its key exchange with, None when
+    it refused the handshake, or why it could not be reached (a string)."""
+    from sslyze import TlsVersionEnum
+    from sslyze.errors import ConnectionToServerFailed, TlsHandshakeFailed
+
+    connection = server.get_preconfigured_tls_connection(
+        override_tls_version=TlsVersionEnum.TLS_1_2, should_use_legacy_openssl=False
+    )
+    connection.ssl_client.set_signature_algorithms(sigalgs)
+    try:
+        connection.connect()
+        return connection.ssl_client.get_peer_signature_nid()
+    except TlsHandshakeFailed:
+        return None
+    except ConnectionToServerFailed as failed:
+        return _why(str(failed))
+    except Exception:  # nassl's OpenSSLError and the like: the handshake did not complete
+        return None
+    finally:
+        connection.close()
 
 
 def mozilla_issues(result: Any, profile: str) -> dict[str, str]:
@@ -141,11 +243,13 @@ def mozilla_issues(result: Any, profile: str) -> dict[str, str]:
     return {}
 
 
-def _read(obs: GradeObservation, scan: object) -> None:
+def _read(obs: GradeObservation, attempts: dict[str, Any]) -> None:
+    """Each scan command's attempt (sslyze's ScanCommandAttempt) as plain facts; one that failed is kept as
+    why it could not run."""
     for version, command in VERSION_COMMANDS.items():
-        attempt = getattr(scan, command)
+        attempt = attempts[command]
         if attempt.result is None:
-            obs.errors[command] = str(attempt.error_reason or "not run")
+            obs.errors[command] = _why(attempt.error_trace or attempt.error_reason)
             continue
         accepted = []
         for suite in attempt.result.accepted_cipher_suites:
@@ -180,9 +284,9 @@ def _read(obs: GradeObservation, scan: object) -> None:
         "elliptic_curves": lambda r: {"curves": [c.name for c in r.supported_curves or []]},
     }
     for command, read in readers.items():
-        attempt = getattr(scan, command)
+        attempt = attempts[command]
         if attempt.result is None:
-            obs.errors[command] = str(attempt.error_reason or "not run")
+            obs.errors[command] = _why(attempt.error_trace or attempt.error_reason)
         else:
             obs.facts.update(read(attempt.result))
     curves = obs.facts.get("curves")
@@ -197,11 +301,19 @@ async def grade(
     chain_der: tuple[bytes, ...] = (),
     profile: str = "ncsc",
     preamble: "Preamble | None" = None,
+    retries: int = 1,
 ) -> GradeObservation:
     """Grade ENDPOINT (STARTTLS for PROTOCOL smtp/imap/pop3, or implicit TLS when None) within the per-host cap;
     CHAIN_DER, the certificates the session saw, gives the certificate key item."""
     async with ctx.host_gate(endpoint.address):
-        obs = await asyncio.to_thread(_scan, endpoint, protocol, ctx.timeout, ctx.per_host, profile)
+        try:
+            obs = await asyncio.to_thread(_scan, endpoint, protocol, ctx.timeout, ctx.per_host, profile, retries)
+        except (
+            Exception
+        ) as crashed:  # a fault inside sslyze or nassl: this endpoint's grade is an error, not the run's end
+            obs = GradeObservation(endpoint, profile=profile)
+            why = f"{type(crashed).__name__}: {crashed}"[:240]
+            obs.failure = ProbeError(Stage.TLS, "not-tested", f"the grade could not run (sslyze: {why})")
     obs.certificate_key = public_key(chain_der[0]) if chain_der else None
     if protocol == "smtp" and obs.failure is None:
         obs.injection_tested = True
@@ -236,13 +348,18 @@ async def grade_sessions(
     ctx: ProbeContext,
     profile: str,
     preamble: "Preamble | None",
+    retries: int = 1,
 ) -> list[GradeObservation]:
-    """Grade the endpoint of every session that reached TLS (the chain it saw gives the certificate key;
-    PREAMBLE is what comes before each own handshake on a STARTTLS port)."""
-    reached = [s for s in sessions if s.tls is not None]
+    """Grade the endpoint of every session that reached TLS or failed in its handshake (the grade then says
+    whether any handshake can succeed); the chain a session saw gives the certificate key, PREAMBLE is what
+    comes before each own handshake on a STARTTLS port."""
+    reached = [s for s in sessions if tls_scan.worth_scanning(s)]
     return list(
         await asyncio.gather(
-            *(grade(s.endpoint, protocol, ctx, s.tls.chain_der if s.tls else (), profile, preamble) for s in reached)
+            *(
+                grade(s.endpoint, protocol, ctx, s.tls.chain_der if s.tls else (), profile, preamble, retries)
+                for s in reached
+            )
         )
     )
 
@@ -263,6 +380,20 @@ def public_key(der: bytes) -> tuple[str, int] | None:
 
 # --- evaluate ----------------------------------------------------------------------------------------------
 
+# sslyze's scan commands as the grade's items are named
+ITEM_NAMES = {command: version for version, command in VERSION_COMMANDS.items()} | {
+    "tls_compression": "compression",
+    "session_renegotiation": "renegotiation",
+    "tls_extended_master_secret": "Extended Master Secret",
+    "tls_1_3_early_data": "0-RTT",
+    "heartbleed": "Heartbleed",
+    "openssl_ccs_injection": "CCS injection",
+    "robot": "ROBOT",
+    "tls_fallback_scsv": "TLS_FALLBACK_SCSV",
+    "elliptic_curves": "ECDHE curves",
+    "certificate_info": "certificate",
+    "kex_hash": "key-exchange hash",
+}
 # (item, fact, the value that is a fault, level, words)
 FLAGS = (
     ("compression", "compression", True, "insufficient", "TLS compression enabled (CRIME)"),
@@ -279,8 +410,11 @@ FLAGS = (
 )  # fmt: skip
 
 
-def findings(protocol: str, obs: GradeObservation, tls_required: bool) -> list[CheckResult]:
-    """One strip per endpoint: the overall grade, then one finding per item below good."""
+def findings(
+    protocol: str, obs: GradeObservation, tls_required: bool, software: str | None = None
+) -> list[CheckResult]:
+    """One strip per endpoint: the overall grade, then one finding per item below sufficient (with the SOFTWARE
+    the greeting named, so the advice quotes that software's settings)."""
     check = f"{protocol}.tls-grade"
     label = obs.endpoint.label
     if obs.failure is not None:
@@ -303,6 +437,12 @@ def findings(protocol: str, obs: GradeObservation, tls_required: bool) -> list[C
         if level != "good" and level != "sufficient":
             items.append(("key-exchange", level, f"key exchange {exchange}"))
     facts = obs.facts
+    if facts.get("kex_hash") == "no SHA-2":
+        items.append(
+            ("kex-hash", "insufficient", "TLS 1.2 key exchange not signed with SHA-2 when a client offers only SHA-2")
+        )
+    elif facts.get("kex_hash") == "SHA-2, and SHA-1 when asked":
+        items.append(("kex-hash", "phase-out", "TLS 1.2 key exchange signed with SHA-1 when a client asks for it"))
     for item, fact, bad, level, words in FLAGS:
         if item == "ems" and "TLS 1.2" not in obs.suites:
             continue  # EMS is a TLS 1.2 matter; TLS 1.3 has it built in
@@ -317,7 +457,8 @@ def findings(protocol: str, obs: GradeObservation, tls_required: bool) -> list[C
             items.append(("cipher-order", "phase-out", words))
     if obs.injection is True:
         items.append(("starttls-injection", "insufficient", "STARTTLS command injection (CVE-2011-0411)"))
-    overall = ncsc.worst([level for _, level, _ in items] or ["good"])
+    # no protocol version could be tested (the server turned the scan away): no grade, never "good" by omission
+    overall = ncsc.worst([level for _, level, _ in items] or ["good"]) if obs.suites or not obs.errors else "unknown"
     versions = ", ".join(v for v in VERSION_COMMANDS if v in obs.suites) or "none"
     details: dict[str, object] = {
         "guideline": "NCSC TLS guidelines 2.1",
@@ -330,24 +471,83 @@ def findings(protocol: str, obs: GradeObservation, tls_required: bool) -> list[C
         "cipher_order": {"offered": [obs.order[0], obs.order[1]], "chosen": obs.order[2]} if obs.order else None,
         "not_tested": obs.errors,
     }
+    if software:
+        details["software"] = software
     below = [i for i in items if i[1] in ("phase-out", "insufficient") and i[0] != "starttls-injection"]
-    summary = f"NCSC grade {overall}: {versions}" + (f"; {len(below)} item(s) below sufficient" if below else "")
-    results = [
-        Subject(check, label, Stage.TLS).result(
-            ncsc.status_of(overall, tls_required) if overall != "sufficient" else Status.PASS, summary, details
-        )
-    ]
+    items_below = len({(item, level) for item, level, _ in below})
+    summary = f"NCSC grade {overall}: {versions}" + (f"; {items_below} item(s) below sufficient" if below else "")
+    untested = [ITEM_NAMES.get(command, command) for command in obs.errors]
+    if untested:
+        summary += f"; not graded: {', '.join(untested)}"
+    results = [Subject(check, label, Stage.TLS).result(_strip_status(overall, tls_required), summary, details)]
+    if untested:
+        results.append(incomplete(check, label, obs.errors))
     if obs.injection_tested:
         results.append(starttls_injection.finding(protocol, obs.endpoint, obs.injection, tls_required))
-    for item, level, words in below:
+    for item, level, words, members in merged(below):
         status = ncsc.status_of(level, tls_required)
         message = f"{words}: {level} (NCSC)"
+        item_details: dict[str, object] = {"item": item, "level": level, "members": members}
+        if software:
+            item_details["software"] = software
         results.append(
             Subject(check, label, Stage.TLS).result(
-                status, message, {"item": item, "level": level}, ErrorInfo(Stage.TLS, f"grade-{item}", message)
+                status, message, item_details, ErrorInfo(Stage.TLS, f"grade-{item}", message)
             )
         )
     return results
+
+
+def merged(below: list[tuple[str, str, str]]) -> list[tuple[str, str, str, list[str]]]:
+    """One finding per item and level, not one per cipher suite: (item, level, words, members), the suites
+    named once each with the versions that accept them, at most a few in the words (all in the members)."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for item, level, words in below:
+        grouped.setdefault((item, level), []).append(words)
+    found = []
+    for (item, level), members in grouped.items():
+        if item == "cipher":  # "TLS_RSA_WITH_AES_128_CBC_SHA (TLS 1.0)" → the suite, with all its versions
+            versions: dict[str, list[str]] = {}
+            for member in members:
+                suite, _, version = member.partition(" (")
+                versions.setdefault(suite, []).append(version.rstrip(")"))
+            members = [f"{suite} ({', '.join(v)})" for suite, v in versions.items()]
+            shown = "; ".join(members[:3]) + (f"; and {len(members) - 3} more" if len(members) > 3 else "")
+            words = f"{len(members)} cipher suite{'s' if len(members) > 1 else ''}: {shown}"
+        elif item == "version":
+            words = ", ".join(m.removesuffix(" accepted") for m in members) + " accepted"
+        else:
+            words = "; ".join(members)
+        found.append((item, level, words, members))
+    return found
+
+
+def _strip_status(overall: str, tls_required: bool) -> Status:
+    """The grade strip's status: its level's; "unknown" (nothing graded) is information, the error beside it
+    says why."""
+    if overall == "unknown":
+        return Status.INFO
+    return Status.PASS if overall == "sufficient" else ncsc.status_of(overall, tls_required)
+
+
+def incomplete(check: str, label: str, errors: dict[str, str]) -> CheckResult:
+    """The items sslyze could not test, and why: an error (the truth is unknown), of the vantage point when the
+    server refused this client's connections (a cap on connections per client), never a pass by omission."""
+    names = ", ".join(ITEM_NAMES.get(command, command) for command in errors)
+    reasons = sorted(set(errors.values()))
+    if any(THROTTLED.search(why) for why in reasons):
+        why = next(w for w in reasons if THROTTLED.search(w))
+        message = (
+            f"not graded: {names}: the server turned this client's connections away ({why}): a limit on "
+            "connections per client, not a TLS fault; grade again later (--retries paces more) or from elsewhere"
+        )
+        kind = "rate-limited"
+    else:
+        message = f"not graded: {names} ({'; '.join(reasons)[:240]})"
+        kind = "not-tested"
+    return Subject(check, label, Stage.TLS).result(
+        Status.ERROR, message, {"not_tested": errors}, ErrorInfo(Stage.TLS, kind, message)
+    )
 
 
 def profile_findings(check: str, label: str, obs: GradeObservation) -> list[CheckResult]:

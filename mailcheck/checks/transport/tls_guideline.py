@@ -3,8 +3,6 @@ each protocol version, cipher suite, key-exchange group and certificate key is g
 insufficient. Pure: what a grade means for a finding's status is decided here too (insufficient fails where TLS
 is required and warns on opportunistic port 25; phase-out warns; good and sufficient pass)."""
 
-import re
-
 from mailcheck.model import Status
 
 LEVELS = ("good", "sufficient", "phase-out", "insufficient")
@@ -23,35 +21,54 @@ CURVES = {
     "x25519": "good", "x448": "good", "secp256r1": "good", "prime256v1": "good", "secp384r1": "good",
     "secp521r1": "good", "secp224r1": "phase-out",
 }  # fmt: skip
-_SUITE = re.compile(r"^TLS_(?:(?P<kex>[A-Z0-9_]+?)_WITH_)?(?P<cipher>[A-Z0-9_]+?)_(?P<mac>SHA\d*|MD5|CCM(?:_8)?)$")
 
 
 def worst(levels: list[str]) -> str:
     return max(levels, key=LEVELS.index) if levels else "good"
 
 
+# Cipher suites by level, as internet.nl reads NCSC 2.1 appendix C with its footnotes (ECDHE with AEAD counts as
+# good because versions are graded apart, footnote 52; CCM and CAMELLIA-CBC are placed by footnote 31): the
+# lists internet.nl graded with from its sslyze rewrite (internetstandards/Internet.nl 642ef401,
+# checks/tasks/tls/tls_constants.py, Apache-2.0). Every suite in none of them is insufficient.
+SUITES_GOOD = frozenset({
+    "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_128_GCM_SHA256", "TLS_AES_128_CCM_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CCM", "TLS_ECDHE_ECDSA_WITH_AES_256_CCM",
+})  # fmt: skip
+SUITES_SUFFICIENT = frozenset({
+    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384", "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
+    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384", "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+    "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384", "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+    "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256", "TLS_DHE_RSA_WITH_AES_256_CBC_SHA",
+    "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256", "TLS_DHE_RSA_WITH_AES_128_CBC_SHA",
+    "TLS_DHE_RSA_WITH_CAMELLIA_128_CBC_SHA", "TLS_DHE_RSA_WITH_CAMELLIA_128_CBC_SHA256",
+    "TLS_DHE_RSA_WITH_CAMELLIA_256_CBC_SHA", "TLS_DHE_RSA_WITH_CAMELLIA_256_CBC_SHA256",
+    "TLS_RSA_WITH_CAMELLIA_128_CBC_SHA", "TLS_RSA_WITH_CAMELLIA_128_CBC_SHA256", "TLS_RSA_WITH_CAMELLIA_256_CBC_SHA",
+    "TLS_RSA_WITH_CAMELLIA_256_CBC_SHA256", "TLS_ECDHE_ECDSA_WITH_CAMELLIA_128_CBC_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_CAMELLIA_256_CBC_SHA384", "TLS_ECDHE_RSA_WITH_CAMELLIA_128_CBC_SHA256",
+    "TLS_ECDHE_RSA_WITH_CAMELLIA_256_CBC_SHA384", "TLS_DHE_RSA_WITH_AES_128_CCM", "TLS_DHE_RSA_WITH_AES_256_CCM",
+})  # fmt: skip
+SUITES_PHASE_OUT = frozenset({
+    "TLS_ECDHE_ECDSA_WITH_3DES_EDE_CBC_SHA", "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA", "TLS_DHE_RSA_WITH_3DES_EDE_CBC_SHA",
+    "TLS_RSA_WITH_AES_256_GCM_SHA384", "TLS_RSA_WITH_AES_128_GCM_SHA256", "TLS_RSA_WITH_AES_256_CBC_SHA256",
+    "TLS_RSA_WITH_AES_256_CBC_SHA", "TLS_RSA_WITH_AES_128_CBC_SHA256", "TLS_RSA_WITH_AES_128_CBC_SHA",
+    "TLS_RSA_WITH_3DES_EDE_CBC_SHA", "TLS_RSA_WITH_AES_128_CCM", "TLS_RSA_WITH_AES_256_CCM",
+})  # fmt: skip
+
+
 def suite_level(name: str) -> str:
     """An IANA suite name (``TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384``, ``TLS_AES_128_GCM_SHA256``) graded:
-    ECDHE with AEAD good; ECDHE with AES-CBC and DHE with AES sufficient; 3DES or static RSA phase-out; the rest
-    (NULL, RC4, EXPORT, anonymous, DES, CBC-less oddities) insufficient."""
-    found = _SUITE.match(name.upper())
-    if found is None:
-        return "insufficient"
-    kex, cipher = found.group("kex"), found.group("cipher")
-    if kex is None:  # TLS 1.3: every standard suite is AEAD with an ephemeral exchange
-        return "good" if cipher in ("AES_256_GCM", "AES_128_GCM", "CHACHA20_POLY1305") else "sufficient"
-    if any(bad in kex for bad in ("ANON", "NULL", "EXPORT", "KRB5", "PSK", "SRP")) or "EXPORT" in cipher:
-        return "insufficient"
-    aead = cipher in ("AES_256_GCM", "AES_128_GCM", "CHACHA20_POLY1305")
-    aes_cbc = cipher in ("AES_256_CBC", "AES_128_CBC")
-    if cipher == "3DES_EDE_CBC":
-        return "phase-out" if kex.startswith(("ECDHE", "DHE", "RSA")) else "insufficient"
-    if kex.startswith("ECDHE_"):
-        return "good" if aead else "sufficient" if aes_cbc or cipher.startswith("AES") else "insufficient"
-    if kex.startswith("DHE_"):
-        return "sufficient" if aead or aes_cbc or cipher.startswith("AES") else "insufficient"
-    if kex == "RSA":
-        return "phase-out" if aead or aes_cbc or cipher.startswith("AES") else "insufficient"
+    ECDHE with AEAD good; ECDHE with AES-CBC, DHE with AES and CAMELLIA-CBC sufficient; 3DES or static RSA with
+    AES phase-out; the rest (NULL, RC4, EXPORT, anonymous, DES, CCM_8, ARIA, DSS, PSK) insufficient."""
+    upper = name.upper()
+    for level, suites in (("good", SUITES_GOOD), ("sufficient", SUITES_SUFFICIENT), ("phase-out", SUITES_PHASE_OUT)):
+        if upper in suites:
+            return level
     return "insufficient"
 
 

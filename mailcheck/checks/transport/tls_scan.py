@@ -1,4 +1,6 @@
-"""``--tls-scan``: what else a TLS server accepts beside what it negotiated with us.
+"""``--tls-scan`` without the tls extra: what else a TLS server accepts beside what it negotiated with us (with
+the extra, ``--tls-scan`` grades every NCSC item in ``tls_grade``, whose cipher-order probe uses this module's
+handshakes).
 
 One short handshake per protocol version the local OpenSSL can speak and per weak cipher class, each on its
 own connection, over STARTTLS or implicit TLS as the port needs, at security level 0 (for these probes only:
@@ -21,6 +23,8 @@ from mailcheck.net.stream import LineConnection
 from mailcheck.runner import attempt
 
 Preamble = Callable[[LineConnection], Awaitable[None]]
+# the built-in scan runs where the tls extra is missing; the grade of every NCSC item needs it
+FULL_GRADE = "versions and weak cipher classes only: the full NCSC grade needs pip install 'mailcheck-cli[tls]'"
 
 
 @dataclass(frozen=True)
@@ -205,7 +209,8 @@ def findings(protocol: str, obs: ScanObservation, tls_required: bool, software: 
         results.append(subject.result(status, message, details, ErrorInfo(Stage.TLS, "no-handshake", message)))
         return results
     status = Status.ERROR if len(unreachable) == len(obs.outcomes) else Status.INFO
-    results.append(subject.result(status, "; ".join(parts), details))
+    details["full_grade"] = FULL_GRADE
+    results.append(subject.result(status, "; ".join(parts) + f" ({FULL_GRADE})", details))
     for outcome in obs.outcomes:
         probe = outcome.probe
         if outcome.state != "accepted" or probe.severity == "good":
@@ -228,17 +233,15 @@ def worth_scanning(session: TransportObservation) -> bool:
     return session.tls is not None or (session.failure is not None and session.failure.stage is Stage.TLS)
 
 
-def unscanned(
-    protocol: str, sessions: Sequence[TransportObservation], scans: Sequence[ScanObservation]
-) -> list[CheckResult]:
-    """A finding for each session --tls-scan did not scan, saying why (so the scan never silently skips one)."""
-    scanned = {scan.endpoint.label for scan in scans}
+def unscanned(check: str, sessions: Sequence[TransportObservation], scanned: set[str]) -> list[CheckResult]:
+    """A CHECK finding for each session whose endpoint label is not in SCANNED, saying why (so neither the scan
+    nor the grade ever silently skips one)."""
     found = []
     for session in sessions:
         if session.endpoint.label in scanned:
             continue
         failure = session.failure
         why = f"the session stopped at {failure.stage.value} ({failure.message})" if failure else "no TLS was offered"
-        subject = Subject(f"{protocol}.tls-scan", session.endpoint.label, Stage.TLS)
+        subject = Subject(check, session.endpoint.label, Stage.TLS)
         found.append(subject.result(Status.INFO, f"not scanned: {why}", {"scanned": False}))
     return found
