@@ -142,6 +142,30 @@ def test_starttls_command_injection(cli: Cli, smtp_lab: SmtpLab) -> None:
     assert found and found[0]["status"] == "pass", found
 
 
+@pytest.mark.parametrize("protocol", ["imap", "pop3"])
+def test_starttls_command_injection_on_the_mailbox_ports(cli: Cli, smtp_lab: SmtpLab, protocol: str) -> None:
+    from mailcheck.lab.mailbox import MailboxBehaviour
+
+    # Given IMAP and POP3 servers on their clear-text ports (143, 110: STARTTLS/STLS, RFC 2595), one answering a
+    # NOOP pipelined with the upgrade inside TLS (the flaw several IMAP and POP3 servers shared with SMTP's in
+    # 2011), one discarding it
+    port_args = ("--tls", "starttls", "--tls-scan", "--json", "--timeout", "5")
+    vulnerable = smtp_lab.start_mailbox(protocol, MailboxBehaviour(keeps_pipelined_commands=True))
+    injected = cli(*smtp_lab.args(vulnerable, "mail.lab.test", command=protocol), *port_args)
+    found = [c for c in injected.checks(f"{protocol}.tls-grade") if c["details"].get("item") == "starttls-injection"]
+    # Then the vulnerable one fails (TLS is required on a mailbox port) and the fixed one passes
+    assert found and found[0]["status"] == "fail" and "CVE-2011-0411" in found[0]["summary"], found
+    assert [c for c in injected.checks(f"{protocol}.tls-grade") if "versions" in c["details"]]  # graded over STARTTLS
+    fixed = smtp_lab.start_mailbox(protocol, MailboxBehaviour())
+    clean = cli(*smtp_lab.args(fixed, "mail.lab.test", command=protocol), *port_args)
+    found = [c for c in clean.checks(f"{protocol}.tls-grade") if c["details"].get("item") == "starttls-injection"]
+    assert found and found[0]["status"] == "pass", found
+    # and on implicit TLS there is nothing to inject into: the item is not there
+    implicit = smtp_lab.start_mailbox(protocol, MailboxBehaviour(), implicit=True)
+    run = cli(*smtp_lab.args(implicit, "mail.lab.test", command=protocol), "--tls", "implicit", *port_args[2:])
+    assert not [c for c in run.checks(f"{protocol}.tls-grade") if c["details"].get("item") == "starttls-injection"]
+
+
 @pytest.mark.parametrize(
     ("found", "status", "words"),
     [
@@ -255,3 +279,36 @@ def test_a_server_that_throttles_the_grade_is_said_so_never_passed_by_omission(c
     strip = next(g for g in grades if "level" in g["details"])
     assert strip["details"]["level"] == "unknown" and strip["status"] == "info", strip
     assert run.code == 3, run.out
+
+
+def test_identical_grades_are_said_once_for_every_endpoint_they_apply_to() -> None:
+    import io
+
+    from mailcheck.checks.transport.connection import Endpoint
+    from mailcheck.checks.transport.tls_grade import GradeObservation, findings
+    from mailcheck.model import Report
+    from mailcheck.render.report import render_report
+
+    def graded(host: str, address: str, versions: tuple[str, ...]) -> GradeObservation:
+        obs = GradeObservation(Endpoint(host, 25, address))
+        suites = [("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "X25519"), ("TLS_RSA_WITH_AES_128_CBC_SHA", "")]
+        obs.suites = {version: suites for version in versions}
+        obs.facts = {"compression": False, "secure_renegotiation": True, "fallback_scsv": True, "ems": True}
+        return obs
+
+    # Given two MX addresses configured alike (TLS 1.0 still on) and a third that is not
+    old = ("TLS 1.0", "TLS 1.2")
+    checks = [
+        *findings("smtp", graded("mx1.example.com", "192.0.2.1", old), tls_required=False),
+        *findings("smtp", graded("mx2.example.com", "192.0.2.2", old), tls_required=False),
+        *findings("smtp", graded("mx3.example.com", "192.0.2.3", ("TLS 1.2",)), tls_required=False),
+    ]
+    out = io.StringIO()
+    render_report(Report("domain", "example.com", tuple(checks), 1, "test"), out)
+    report = " ".join(out.getvalue().split())  # the lines as read, whatever the terminal's width wrapped
+    # Then the report says the shared grade and each shared item once, naming both places, and the third apart
+    shared = "on 2 endpoints: mx1.example.com:25, mx2.example.com:25: "
+    assert report.count("NCSC grade phase-out: TLS 1.0, TLS 1.2") == 1, report
+    assert f"{shared}NCSC grade phase-out: TLS 1.0, TLS 1.2" in report, report
+    assert report.count("TLS 1.0 accepted: phase-out") == 1 and f"{shared}TLS 1.0 accepted" in report, report
+    assert report.count("NCSC grade phase-out: TLS 1.2;") == 1, report

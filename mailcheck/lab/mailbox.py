@@ -23,6 +23,7 @@ class MailboxBehaviour:
     plaintext_login_before_tls: bool = False  # IMAP: no LOGINDISABLED; POP3: USER offered in clear
     sasl_plain: bool = True
     failure_code: str | None = None  # response code sent with a failed login (e.g. AUTHENTICATIONFAILED)
+    keeps_pipelined_commands: bool = False  # answers, inside TLS, commands pipelined before it (CVE-2011-0411)
 
 
 def _decode_plain(blob: str) -> tuple[str, str] | None:
@@ -95,7 +96,7 @@ class ImapLabServer(_MailboxServer):
                     continue
                 await peer.send(f"{tag} OK Begin TLS negotiation now")
                 assert b.tls is not None
-                if not await peer.start_tls(b.tls):
+                if not await peer.start_tls(b.tls, b.keeps_pipelined_commands):
                     return
             elif verb in ("LOGIN", "AUTHENTICATE"):
                 if "LOGINDISABLED" in self.capabilities(peer):
@@ -169,7 +170,7 @@ class Pop3LabServer(_MailboxServer):
                     continue
                 await peer.send("+OK Begin TLS negotiation")
                 assert b.tls is not None
-                if not await peer.start_tls(b.tls):
+                if not await peer.start_tls(b.tls, b.keeps_pipelined_commands):
                     return
             elif verb == "USER" and "USER" in self.capabilities(peer):
                 user = arg

@@ -108,8 +108,13 @@ class ImapDialect(MailboxDialect):
                 return tuple(line.split()[2:])
         return ()
 
-    async def starttls(self, conn: LineConnection) -> MailboxReply:
-        return await self.command(conn, "STARTTLS", Stage.STARTTLS)
+    async def starttls(self, conn: LineConnection, pipelined: str | None = None) -> MailboxReply:
+        if pipelined is None:
+            return await self.command(conn, "STARTTLS", Stage.STARTTLS)
+        tag, follower = self._next_tag(), self._next_tag()
+        shown = f"{tag} STARTTLS + {follower} {pipelined} (one write: the injection test)"
+        await conn.send_line(f"{tag} STARTTLS\r\n{follower} {pipelined}", Stage.STARTTLS, shown)
+        return await self.completion(conn, tag, Stage.STARTTLS)
 
     def plaintext_login_offered(self, capabilities: tuple[str, ...]) -> bool:
         upper = {c.upper() for c in capabilities}

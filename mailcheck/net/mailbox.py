@@ -65,7 +65,10 @@ class MailboxDialect(abc.ABC):
     async def capabilities(self, conn: LineConnection) -> tuple[str, ...]: ...
 
     @abc.abstractmethod
-    async def starttls(self, conn: LineConnection) -> MailboxReply: ...
+    async def starttls(self, conn: LineConnection, pipelined: str | None = None) -> MailboxReply:
+        """The upgrade command; PIPELINED, a command sent in the same write right after it (the STARTTLS
+        injection test), is never read back here."""
+        ...
 
     @abc.abstractmethod
     def plaintext_login_offered(self, capabilities: tuple[str, ...]) -> bool:

@@ -53,8 +53,11 @@ class Pop3Dialect(MailboxDialect):
             lines.append(line[1:] if line.startswith("..") else line)
         raise ProbeError(Stage.CAPABILITIES, "reply-too-long", f"CAPA listed more than {MAX_MULTILINE} lines")
 
-    async def starttls(self, conn: LineConnection) -> MailboxReply:
-        return await self.command(conn, "STLS", Stage.STARTTLS)
+    async def starttls(self, conn: LineConnection, pipelined: str | None = None) -> MailboxReply:
+        if pipelined is None:
+            return await self.command(conn, "STLS", Stage.STARTTLS)
+        shown = f"STLS + {pipelined} (one write: the injection test)"
+        return await self.command(conn, f"STLS\r\n{pipelined}", Stage.STARTTLS, shown)
 
     def starttls_offered(self, capabilities: tuple[str, ...]) -> bool:
         return any(c.upper() == "STLS" for c in capabilities)

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mailcheck.checks.transport import software, tls_grade, tls_scan
+from mailcheck.checks.transport import software, starttls_injection, tls_grade, tls_scan
 from mailcheck.checks.transport.auth_token import token_finding
 from mailcheck.checks.transport.certificate import withheld_reason
 from mailcheck.checks.transport.connection import (
@@ -93,7 +93,8 @@ async def probe(
     if options.tls_grade:
         starttls = None if options.tls_mode == "implicit" else protocol
         preamble = None if starttls is None else starttls_preamble(dialect_factory)
-        grades = await tls_grade.grade_sessions(sessions, starttls, ctx, options.tls_profile, preamble)
+        opening = None if starttls is None else injection_opening(dialect_factory)
+        grades = await tls_grade.grade_sessions(sessions, starttls, ctx, options.tls_profile, preamble, 1, opening)
     return MailboxObservation(host, protocol, options, tuple(sessions), tuple(scans), tuple(grades))
 
 
@@ -110,6 +111,18 @@ def starttls_preamble(dialect_factory: Callable[[], MailboxDialect]) -> tls_scan
             raise ProbeError(Stage.STARTTLS, "rejected", f"{dialect.starttls_verb} refused: {reply}")
 
     return preamble
+
+
+def injection_opening(dialect_factory: Callable[[], MailboxDialect]) -> starttls_injection.Opening:
+    """Greeting, then STARTTLS/STLS and NOOP in one write: the STARTTLS injection test's opening."""
+
+    async def opening(conn: LineConnection) -> bool:
+        dialect = dialect_factory()
+        if not (await dialect.greeting(conn)).ok:
+            return False
+        return (await dialect.starttls(conn, pipelined=starttls_injection.PIPELINED)).ok
+
+    return opening
 
 
 async def probe_session(

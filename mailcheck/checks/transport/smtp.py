@@ -8,7 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from mailcheck.checks.transport import egress, software, tls_grade, tls_scan
+from mailcheck.checks.transport import egress, software, starttls_injection, tls_grade, tls_scan
 from mailcheck.checks.transport.auth_token import token_finding
 from mailcheck.checks.transport.certificate import withheld_reason
 from mailcheck.checks.transport.connection import (
@@ -158,7 +158,10 @@ async def probe(host: str, options: SmtpOptions, ctx: ProbeContext) -> SmtpObser
     if options.tls_grade:
         starttls = None if options.tls_mode == "implicit" else "smtp"
         preamble = None if starttls is None else starttls_preamble
-        grades = await tls_grade.grade_sessions(sessions, starttls, ctx, options.tls_profile, preamble, options.retries)
+        opening = None if starttls is None else starttls_injection.smtp_opening
+        grades = await tls_grade.grade_sessions(
+            sessions, starttls, ctx, options.tls_profile, preamble, options.retries, opening
+        )
     return SmtpObservation(host, options, tuple(sessions), tuple(scans), tuple(grades))
 
 

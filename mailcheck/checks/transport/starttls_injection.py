@@ -1,10 +1,13 @@
 """STARTTLS command injection (CVE-2011-0411, RFC 3207 §4.2 "the client MUST discard any knowledge obtained from
-the server before the TLS negotiation", and the server likewise): the client sends ``STARTTLS`` and ``NOOP`` in
-one write, before TLS; a server that keeps the buffered ``NOOP`` and answers it inside TLS would let a
-man-in-the-middle inject commands into the protected session. A fixed server (Postfix since 2.8.4) discards
-what arrived before the handshake, so nothing comes after it."""
+the server before the TLS negotiation", and the server likewise; RFC 2595 §3.1 for IMAP and POP3): the client sends
+the upgrade command (SMTP and IMAP ``STARTTLS``, POP3 ``STLS``) and ``NOOP`` in one write, before TLS; a server
+that keeps the buffered ``NOOP`` and answers it inside TLS would let a man-in-the-middle inject commands into the
+protected session. A fixed server (Postfix since 2.8.4, Dovecot, Exim) discards what arrived before the handshake,
+so nothing comes after it. Each protocol brings its own opening (the dialogue up to and including the pipelined
+upgrade); what follows the upgrade is the same for all."""
 
 import time
+from collections.abc import Awaitable, Callable
 
 from mailcheck.checks.transport.connection import Endpoint
 from mailcheck.context import ProbeContext
@@ -15,27 +18,35 @@ from mailcheck.net.tls import client_context
 from mailcheck.runner import attempt
 
 ANSWER_WAIT = 2.0  # seconds after the handshake in which an injected command's reply would arrive
+PIPELINED = "NOOP"  # the command sent in the same write as the upgrade: harmless in every protocol
+# an opening: the dialogue up to the pipelined upgrade; True when the server agreed to start TLS
+Opening = Callable[[LineConnection], Awaitable[bool]]
 
 
-async def injectable(endpoint: Endpoint, ctx: ProbeContext) -> bool | None:
-    """True when the server answered the pipelined NOOP inside TLS; False when it did not; None when the test
-    could not be made (no STARTTLS, refused)."""
+async def smtp_opening(conn: LineConnection) -> bool:
+    """Greeting, EHLO, then ``STARTTLS`` and ``NOOP`` in one write."""
+    greeting = await read_reply(conn, Stage.GREETING)
+    if greeting.code != 220:
+        return False
+    ehlo = await command(conn, "EHLO mailcheck.invalid", Stage.CAPABILITIES)
+    if not ehlo.ok or "STARTTLS" not in ehlo.text.upper():
+        return False
+    shown = f"STARTTLS + {PIPELINED} (one write: the injection test)"
+    await conn.send_line(f"STARTTLS\r\n{PIPELINED}", Stage.STARTTLS, shown)
+    return (await read_reply(conn, Stage.STARTTLS)).code == 220
+
+
+async def injectable(endpoint: Endpoint, ctx: ProbeContext, opening: Opening) -> bool | None:
+    """True when the server answered the pipelined command inside TLS; False when it did not; None when the
+    test could not be made (no STARTTLS, refused)."""
     async with ctx.host_gate(endpoint.address):
         conn = await LineConnection.open(endpoint.address, endpoint.port, ctx.timeout, ctx.transcript)
         try:
-            greeting = await read_reply(conn, Stage.GREETING)
-            if greeting.code != 220:
-                return None
-            ehlo = await command(conn, "EHLO mailcheck.invalid", Stage.CAPABILITIES)
-            if not ehlo.ok or "STARTTLS" not in ehlo.text.upper():
-                return None
-            await conn.send_line("STARTTLS\r\nNOOP", Stage.STARTTLS, "STARTTLS + NOOP (one write: the injection test)")
-            reply = await read_reply(conn, Stage.STARTTLS)
-            if reply.code != 220:
+            if not await opening(conn):
                 return None
             await conn.start_tls(client_context(), endpoint.server_name or endpoint.address)
             answered = await attempt(conn.read_line(Stage.TLS, time.monotonic() + ANSWER_WAIT))
-            return not isinstance(answered, ProbeError) and answered[:3].isdigit()
+            return not isinstance(answered, ProbeError) and bool(answered.strip())
         finally:
             await conn.close()
 

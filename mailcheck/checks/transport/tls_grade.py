@@ -58,7 +58,7 @@ class GradeObservation:
     errors: dict[str, str] = field(default_factory=dict)  # scan command → why it could not run
     failure: ProbeError | None = None
     certificate_key: tuple[str, int] | None = None  # the leaf's public key: ("RSA", 2048), ("EC", 256), …
-    injection: bool | ProbeError | None = None  # SMTP STARTTLS command injection (None: not tested)
+    injection: bool | ProbeError | None = None  # STARTTLS command injection (None: not tested)
     injection_tested: bool = False
     profile: str = "ncsc"  # --tls-profile: ncsc, mozilla-intermediate or mozilla-modern
     profile_issues: dict[str, str] | None = None  # a Mozilla profile's issues (None: not checked)
@@ -136,9 +136,10 @@ def _scan(
     config = ServerNetworkConfiguration(
         tls_server_name_indication=name,
         tls_opportunistic_encryption=starttls,
-        smtp_ehlo_hostname="mailcheck.invalid",
         network_timeout=int(max(timeout, 1)),
         network_max_retries=1,
+        # sslyze takes an EHLO name only for SMTP (and refuses the configuration otherwise)
+        **({"smtp_ehlo_hostname": "mailcheck.invalid"} if protocol == "smtp" else {}),
     )
     wanted = [*VERSION_COMMANDS.values(), *CHECKS] + (["certificate_info"] if profile != "ncsc" else [])
     attempts: dict[str, Any] = {}
@@ -302,6 +303,7 @@ async def grade(
     profile: str = "ncsc",
     preamble: "Preamble | None" = None,
     retries: int = 1,
+    injection: "starttls_injection.Opening | None" = None,
 ) -> GradeObservation:
     """Grade ENDPOINT (STARTTLS for PROTOCOL smtp/imap/pop3, or implicit TLS when None) within the per-host cap;
     CHAIN_DER, the certificates the session saw, gives the certificate key item."""
@@ -315,9 +317,9 @@ async def grade(
             why = f"{type(crashed).__name__}: {crashed}"[:240]
             obs.failure = ProbeError(Stage.TLS, "not-tested", f"the grade could not run (sslyze: {why})")
     obs.certificate_key = public_key(chain_der[0]) if chain_der else None
-    if protocol == "smtp" and obs.failure is None:
+    if injection is not None and obs.failure is None:
         obs.injection_tested = True
-        obs.injection = await attempt(starttls_injection.injectable(endpoint, ctx))
+        obs.injection = await attempt(starttls_injection.injectable(endpoint, ctx, injection))
     if obs.failure is None:
         obs.order = await cipher_order(obs, preamble, ctx)
     return obs
@@ -349,15 +351,18 @@ async def grade_sessions(
     profile: str,
     preamble: "Preamble | None",
     retries: int = 1,
+    injection: "starttls_injection.Opening | None" = None,
 ) -> list[GradeObservation]:
     """Grade the endpoint of every session that reached TLS or failed in its handshake (the grade then says
     whether any handshake can succeed); the chain a session saw gives the certificate key, PREAMBLE is what
-    comes before each own handshake on a STARTTLS port."""
+    comes before each own handshake on a STARTTLS port, INJECTION the opening of the STARTTLS injection test."""
     reached = [s for s in sessions if tls_scan.worth_scanning(s)]
     return list(
         await asyncio.gather(
             *(
-                grade(s.endpoint, protocol, ctx, s.tls.chain_der if s.tls else (), profile, preamble, retries)
+                grade(
+                    s.endpoint, protocol, ctx, s.tls.chain_der if s.tls else (), profile, preamble, retries, injection
+                )
                 for s in reached
             )
         )
