@@ -3,6 +3,7 @@ modern server, and one configured as old setups still run: TLS 1.0, RSA key exch
 
 import ssl
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -210,13 +211,17 @@ def test_mozilla_profiles(cli: Cli, smtp_lab: SmtpLab) -> None:
 def test_cipher_order(cli: Cli, smtp_lab: SmtpLab) -> None:
     import ssl
 
-    # Given two old-style servers: one choosing by its own preference, one following the client's order
+    # Given three old-style servers: one choosing by its own preference, one following the client's order, and
+    # one enforcing an order that puts static RSA (phase-out) before ECDHE with AES-GCM (good)
     enforcing = legacy_context(smtp_lab)
     enforcing.options |= ssl.OP_CIPHER_SERVER_PREFERENCE
     following = legacy_context(smtp_lab)
     following.options &= ~ssl.OP_CIPHER_SERVER_PREFERENCE
+    weak_first = legacy_context(smtp_lab)
+    weak_first.set_ciphers("AES128-SHA:ECDHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0")
+    weak_first.options |= ssl.OP_CIPHER_SERVER_PREFERENCE
     results = {}
-    for name, context in (("enforcing", enforcing), ("following", following)):
+    for name, context in (("enforcing", enforcing), ("following", following), ("weak first", weak_first)):
         server = smtp_lab.start(context=context)
         run = cli(*smtp_lab.args(server), "--tls-grade", "--json", "--timeout", "5")
         (summary, *below) = run.checks("smtp.tls-grade")
@@ -224,13 +229,20 @@ def test_cipher_order(cli: Cli, smtp_lab: SmtpLab) -> None:
             summary["details"]["cipher_order"],
             [c for c in below if c["details"].get("item") == "cipher-order"],
         )
-    # Then the one that follows the client is said to (offered its worst suite first, it took it)
+    # Then the one that follows the client is said to (offered its worst suite first, it took it; offered its
+    # best first, it took that)
     order, found = results["following"]
-    assert order and order["chosen"] == order["offered"][0] and found and found[0]["status"] == "warn", results
+    assert order and order["decides"] == "client" and found and found[0]["status"] == "warn", results
     assert "follows the client's order" in found[0]["summary"]
     # And the one that enforces its own order chose its best suite, and nothing is said against it
     order, found = results["enforcing"]
-    assert order and order["chosen"] == order["offered"][1] and not found, results
+    assert order and order["decides"] == "server" and not found, results
+    # And the one whose own order starts weak is not said to follow the client (testssl.sh calls its order the
+    # server's too), but its order is phase-out
+    order, found = results["weak first"]
+    assert order == {"worst": "TLS_RSA_WITH_AES_128_CBC_SHA", "best": "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+                     "decides": "server, weaker first"}, results  # fmt: skip
+    assert found and "own order puts TLS_RSA_WITH_AES_128_CBC_SHA before" in found[0]["summary"], found
 
 
 def test_a_server_refusing_every_handshake_is_graded_so(cli: Cli, smtp_lab: SmtpLab) -> None:
@@ -275,9 +287,11 @@ def test_a_server_that_throttles_the_grade_is_said_so_never_passed_by_omission(c
     assert refused and all(g["status"] == "error" for g in refused), grades
     assert "not a TLS fault" in refused[0]["summary"] or "refused the grade" in refused[0]["summary"], refused
     assert "too many connections" in refused[0]["summary"], refused
-    # and the grade strip of an endpoint where nothing could be tested is no grade, never "good" by omission
-    strip = next(g for g in grades if "level" in g["details"])
-    assert strip["details"]["level"] == "unknown" and strip["status"] == "info", strip
+    # and the grade strip never passes what it could not test: no version tested is no grade (never "good" by
+    # omission), and a partial grade is information at best
+    strip = next(g for g in grades if "versions" in g["details"])
+    assert strip["details"]["complete"] is False and strip["status"] != "pass", strip
+    assert strip["details"]["level"] == "unknown" or strip["details"]["versions"] != "none", strip
     assert run.code == 3, run.out
 
 
@@ -312,3 +326,45 @@ def test_identical_grades_are_said_once_for_every_endpoint_they_apply_to() -> No
     assert f"{shared}NCSC grade phase-out: TLS 1.0, TLS 1.2" in report, report
     assert report.count("TLS 1.0 accepted: phase-out") == 1 and f"{shared}TLS 1.0 accepted" in report, report
     assert report.count("NCSC grade phase-out: TLS 1.2;") == 1, report
+
+
+def _dh_parameters(workdir: Path, option: str) -> str:
+    """A DH parameters file made by OpenSSL: ``group:ffdhe3072`` (a named RFC 7919 group) or
+    ``dh_paramgen_prime_len:1024`` (a fresh custom group, as old ``openssl dhparam 1024`` setups have)."""
+    path = workdir / f"dh-{option.replace(':', '-')}.pem"
+    subprocess.run(["openssl", "genpkey", "-genparam", "-algorithm", "DH", "-pkeyopt", option, "-out", str(path)],
+                   check=True, capture_output=True, timeout=120)  # fmt: skip
+    return str(path)
+
+
+def test_rfc7919_primes_are_openssls_named_groups(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.serialization import load_pem_parameters
+
+    for bits in (2048, 3072, 4096, 6144, 8192):
+        pem = Path(_dh_parameters(tmp_path, f"group:ffdhe{bits}")).read_bytes()
+        numbers = load_pem_parameters(pem).parameter_numbers()  # type: ignore[union-attr]
+        assert ncsc.ffdhe_groups().get(numbers.p) == f"ffdhe{bits}" and numbers.g == 2
+
+
+@pytest.mark.parametrize(
+    ("option", "exchange", "level"),
+    [("dh_paramgen_prime_len:1024", "DH 1024 (not an RFC 7919 group)", "insufficient"),
+     ("group:ffdhe2048", "ffdhe2048", "phase-out"),
+     ("group:ffdhe3072", "ffdhe3072", "sufficient")],
+)  # fmt: skip
+def test_dhe_groups_are_graded_by_name(cli: Cli, smtp_lab: SmtpLab, option: str, exchange: str, level: str) -> None:
+    # Given servers whose DHE suites use a custom 1024-bit group, and RFC 7919's ffdhe2048 and ffdhe3072
+    context = legacy_context(smtp_lab)
+    context.load_dh_params(_dh_parameters(smtp_lab.workdir, option))
+    server = smtp_lab.start(context=context)
+    run = cli(*smtp_lab.args(server), "--tls-scan", "--json", "--timeout", "5")
+    strip = next(c for c in run.checks("smtp.tls-grade") if "versions" in c["details"])
+    # Then the group is named and graded as NCSC 2.1 table 10 (and internet.nl) grade it
+    assert strip["details"]["key_exchange"].get(exchange) == level, strip["details"]["key_exchange"]
+    # and OpenSSL's client sees a DH key of that size on a DHE suite
+    seen = subprocess.run(
+        ["openssl", "s_client", "-connect", f"127.0.0.1:{server.port}", "-starttls", "smtp", "-tls1_2", "-cipher",
+         "DHE:@SECLEVEL=0"], input="Q\n", capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    bits = exchange.split()[1] if exchange.startswith("DH ") else exchange.removeprefix("ffdhe")
+    assert f"Server Temp Key: DH, {bits} bits" in seen.stdout, seen.stdout[-1500:]

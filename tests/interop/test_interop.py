@@ -672,7 +672,7 @@ def test_an_expired_token_is_explained(cli: Cli, interop: dict[str, Any]) -> Non
     assert token not in result.out
 
 
-# --- --tls-grade on real Postfix, judged against testssl.sh ---
+# --- the TLS grade on real Postfix (stock and hardened) and Dovecot, judged against testssl.sh ---
 
 TESTSSL_ITEMS = {
     # testssl.sh id → how mailcheck's grade says the same thing
@@ -685,34 +685,48 @@ TESTSSL_ITEMS = {
     "CRIME_TLS": ("fact", "compression"),
     "secure_renego": ("fact", "secure_renegotiation"),
 }
+# the curves OpenSSL (testssl.sh) and sslyze name differently
+CURVE_NAMES = {"prime256v1": "secp256r1"}
 
 
-def _testssl(target: str) -> dict[str, str]:
-    """testssl.sh's findings for TARGET (STARTTLS SMTP): protocols, renegotiation, compression, Heartbleed, CCS."""
+def _testssl(target: str, protocol: str) -> dict[str, str]:
+    """testssl.sh's findings for TARGET over STARTTLS PROTOCOL: protocols, server preference, forward secrecy,
+    renegotiation, compression, Heartbleed, CCS."""
     import json as json_module
     import tempfile
 
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "testssl.json"
         subprocess.run(
-            ["testssl", "--quiet", "--warnings", "off", "--color", "0", "--jsonfile", str(out), "-p", "-P", "-R",
-             "-C", "-H", "-I", "--starttls", "smtp", target],
+            ["testssl", "--quiet", "--warnings", "off", "--color", "0", "--jsonfile", str(out), "-p", "-P", "-f",
+             "-R", "-C", "-H", "-I", "--starttls", protocol, target],
             capture_output=True, text=True, timeout=600, check=False,
         )  # fmt: skip
         entries = json_module.loads(out.read_text())
     return {str(e["id"]): str(e["finding"]) for e in entries if isinstance(e, dict) and "id" in e}
 
 
-def test_tls_grade_agrees_with_testssl_on_stock_postfix(cli: Cli, interop: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("server", "command", "target", "address"),
+    [("stock Postfix", "smtp", "mx.interop.test:25", "127.0.20.2:25"),
+     ("hardened Postfix", "smtp", "mx.interop.test:2528", "127.0.20.2:2528"),
+     ("Dovecot IMAP", "imap", "imap.interop.test:143", "127.0.20.3:143"),
+     ("Dovecot POP3", "pop3", "pop.interop.test:110", "127.0.20.3:110")],
+)  # fmt: skip
+def test_tls_grade_agrees_with_testssl(
+    cli: Cli, interop: dict[str, Any], server: str, command: str, target: str, address: str
+) -> None:
     from tests.debian import need_commands
 
     pytest.importorskip("sslyze", reason="the tls extra (sslyze) is not installed")
     need_commands({"testssl": "testssl.sh"}, "the TLS grading referee (testssl.sh)")
-    # Given Postfix as Debian ships it, graded by mailcheck and by testssl.sh on port 25
-    result = run(cli, interop, "smtp", "mx.interop.test", "--tls-grade")
-    summary = result.checks("smtp.tls-grade")[0]
+    assert address.endswith(str(interop["hardened_port"])) or server != "hardened Postfix"
+    # Given the server as Debian ships it (or hardened as the guides say), graded by mailcheck and by testssl.sh
+    result = run(cli, interop, command, target, "--tls", "starttls", "--tls-scan", "--timeout", "10")
+    grades = result.checks(f"{command}.tls-grade")
+    summary = next(c for c in grades if "versions" in c["details"])
     versions, facts = summary["details"]["versions"], summary["details"]["facts"]
-    referee = _testssl("127.0.20.2:25")
+    referee = _testssl(address, command)
     compared = 0
     for item, (kind, ours) in TESTSSL_ITEMS.items():
         finding = referee.get(item, "").lower()
@@ -728,14 +742,34 @@ def test_tls_grade_agrees_with_testssl_on_stock_postfix(cli: Cli, interop: dict[
             assert facts[ours] == ("not vulnerable" not in finding), (item, finding, facts)
     # Then every item both tools report agrees (and enough of them were compared to mean something)
     assert compared >= 6, referee
-    # And whether the server enforces its cipher order, as testssl.sh says it
+    # And the ECDHE curves are the same ones
+    if "PFS_ECDHE_curves" in referee:
+        theirs = {CURVE_NAMES.get(c, c).lower() for c in referee["PFS_ECDHE_curves"].split()}
+        assert theirs == {str(c).lower() for c in facts["curves"]}, (theirs, facts["curves"])
+    # And the DHE group: stock Postfix's is RFC 3526's group 14 for testssl.sh, not an RFC 7919 one for mailcheck
+    # (insufficient, as internet.nl grades it). Where mailcheck saw no DHE suite at all (Dovecot, the hardened
+    # Postfix), testssl.sh's groups are TLS 1.3's FFDHE key shares, which NCSC table 10 does not grade
+    ours_dh = [k for k in summary["details"]["key_exchange"] if k.startswith(("DH ", "ffdhe"))]
+    if ours_dh and referee.get("DH_groups"):
+        theirs_ffdhe = "ffdhe" in referee["DH_groups"].lower()
+        assert theirs_ffdhe == any(k.startswith("ffdhe") for k in ours_dh), (referee["DH_groups"], ours_dh)
+    if server == "stock Postfix":
+        assert "DH 2048 (not an RFC 7919 group)" in ours_dh and "Oakley Group 14" in referee.get("DH_groups", "")
+    # And whether the server or the client decides the cipher order, as testssl.sh says it: stock Postfix
+    # (tls_preempt_cipherlist = no) and Dovecot follow the client; the hardened Postfix decides
     order = referee.get("cipher_order", "")
-    if order:
-        follows = [c for c in result.checks("smtp.tls-grade") if c["details"].get("item") == "cipher-order"]
-        assert bool(follows) == ("not" in order.lower()), (order, follows, summary["details"]["cipher_order"])
-    # And Postfix (fixed since 2.8.4) discards a command pipelined before STARTTLS
-    injection = [c for c in result.checks("smtp.tls-grade") if c["details"].get("item") == "starttls-injection"]
+    decides = (summary["details"]["cipher_order"] or {}).get("decides")
+    if order and decides:
+        assert (decides == "client") == ("not" in order.lower()), (order, summary["details"]["cipher_order"])
+    if server == "hardened Postfix":
+        assert decides and decides != "client" and "TLS 1.1" not in versions, summary["details"]
+        assert not [k for k in summary["details"]["key_exchange"] if k.startswith("DH")], summary["details"]
+    # And none of them answers a command pipelined with STARTTLS inside TLS (Postfix since 2.8.4 discards it;
+    # Dovecot reads it as the start of TLS, so the handshake breaks off)
+    injection = [c for c in grades if c["details"].get("item") == "starttls-injection"]
     assert injection and injection[0]["status"] == "pass", injection
+    if server.startswith("Dovecot"):
+        assert injection[0]["details"]["verdict"] in ("broke-off", "discarded"), injection
 
 
 def test_roundtrip_with_an_oauth_token(cli: Cli, interop: dict[str, Any]) -> None:

@@ -36,36 +36,49 @@ async def smtp_opening(conn: LineConnection) -> bool:
     return (await read_reply(conn, Stage.STARTTLS)).code == 220
 
 
-async def injectable(endpoint: Endpoint, ctx: ProbeContext, opening: Opening) -> bool | None:
-    """True when the server answered the pipelined command inside TLS; False when it did not; None when the
-    test could not be made (no STARTTLS, refused)."""
+# what the server did with the command pipelined after the upgrade
+ANSWERED = "answered"  # answered it inside TLS: vulnerable
+DISCARDED = "discarded"  # dropped it, and TLS went on (RFC 3207 §4.2)
+BROKE_OFF = "broke-off"  # took it for the start of the handshake, which failed: nothing can be injected
+
+
+async def injectable(endpoint: Endpoint, ctx: ProbeContext, opening: Opening) -> str | None:
+    """What the server did with the pipelined command (ANSWERED, DISCARDED or BROKE_OFF); None when the test
+    could not be made (no STARTTLS, refused). Only endpoints whose own handshake succeeded are tested, so a
+    handshake that fails here failed because of the pipelined bytes (Dovecot reads them as TLS)."""
     async with ctx.host_gate(endpoint.address):
         conn = await LineConnection.open(endpoint.address, endpoint.port, ctx.timeout, ctx.transcript)
         try:
             if not await opening(conn):
                 return None
-            await conn.start_tls(client_context(), endpoint.server_name or endpoint.address)
+            if isinstance(
+                await attempt(conn.start_tls(client_context(), endpoint.server_name or endpoint.address)), ProbeError
+            ):
+                return BROKE_OFF
             answered = await attempt(conn.read_line(Stage.TLS, time.monotonic() + ANSWER_WAIT))
-            return not isinstance(answered, ProbeError) and bool(answered.strip())
+            return ANSWERED if not isinstance(answered, ProbeError) and answered.strip() else DISCARDED
         finally:
             await conn.close()
 
 
-def finding(protocol: str, endpoint: Endpoint, verdict: bool | ProbeError | None, tls_required: bool) -> CheckResult:
+def finding(protocol: str, endpoint: Endpoint, verdict: str | ProbeError | None, tls_required: bool) -> CheckResult:
     subject = Subject(f"{protocol}.tls-grade", endpoint.label, Stage.STARTTLS)
     if isinstance(verdict, ProbeError) or verdict is None:
         why = verdict.message if isinstance(verdict, ProbeError) else "the server did not take STARTTLS"
         return subject.result(Status.INFO, f"STARTTLS injection not tested: {why}", {"item": "starttls-injection"})
-    if verdict:
+    details = {"item": "starttls-injection", "verdict": verdict}
+    if verdict == ANSWERED:
         message = (
             "STARTTLS command injection (CVE-2011-0411): a command sent before TLS was answered inside TLS, so a "
             "man-in-the-middle can inject commands into the protected session: insufficient (NCSC)"
         )
         status = Status.FAIL if tls_required else Status.WARN
-        details = {"item": "starttls-injection", "level": "insufficient"}
+        details["level"] = "insufficient"
         return subject.result(status, message, details, ErrorInfo(Stage.STARTTLS, "grade-starttls-injection", message))
-    return subject.result(
-        Status.PASS,
-        "no STARTTLS command injection: what was sent before TLS was discarded",
-        {"item": "starttls-injection"},
-    )
+    if verdict == BROKE_OFF:
+        message = (
+            "no STARTTLS command injection: a command sent with the upgrade broke off the handshake (the server read "
+            "it as TLS), so nothing sent before TLS can reach the protected session"
+        )
+        return subject.result(Status.PASS, message, details)
+    return subject.result(Status.PASS, "no STARTTLS command injection: what was sent before TLS was discarded", details)

@@ -58,12 +58,12 @@ class GradeObservation:
     errors: dict[str, str] = field(default_factory=dict)  # scan command → why it could not run
     failure: ProbeError | None = None
     certificate_key: tuple[str, int] | None = None  # the leaf's public key: ("RSA", 2048), ("EC", 256), …
-    injection: bool | ProbeError | None = None  # STARTTLS command injection (None: not tested)
+    injection: str | ProbeError | None = None  # STARTTLS command injection's verdict (None: not tested)
     injection_tested: bool = False
     profile: str = "ncsc"  # --tls-profile: ncsc, mozilla-intermediate or mozilla-modern
     profile_issues: dict[str, str] | None = None  # a Mozilla profile's issues (None: not checked)
     openssl_names: dict[str, str] = field(default_factory=dict)  # IANA name → OpenSSL name (TLS 1.2 suites)
-    order: tuple[str, str, str] | None = None  # cipher order probe: (offered first, offered second, server's pick)
+    order: "CipherOrder | None" = None  # the cipher order probe (None: moot or not made)
 
 
 def sslyze_available() -> bool:
@@ -260,8 +260,8 @@ def _read(obs: GradeObservation, attempts: dict[str, Any]) -> None:
                 exchange = str(key.curve_name)
                 obs.key_exchange[exchange] = ncsc.curve_level(exchange)
             elif key is not None and getattr(key, "prime", None):
-                exchange = f"DH {key.size}"
-                obs.key_exchange[exchange] = ncsc.dh_level(int(key.size))
+                exchange, level = ncsc.dh_group(int.from_bytes(bytes(key.prime), "big"), int(key.size))
+                obs.key_exchange[exchange] = level
             accepted.append((suite.cipher_suite.name, exchange))
             if version == "TLS 1.2":
                 obs.openssl_names[suite.cipher_suite.name] = suite.cipher_suite.openssl_name
@@ -325,23 +325,47 @@ async def grade(
     return obs
 
 
-async def cipher_order(
-    obs: GradeObservation, preamble: "Preamble | None", ctx: ProbeContext
-) -> tuple[str, str, str] | None:
-    """Does the server choose by its own preference? Offer its worst TLS 1.2 suite first and its best second: a
-    server that enforces its order picks the best. None when its suites are all of one level (order is moot)."""
+@dataclass(frozen=True)
+class CipherOrder:
+    """The cipher order probe: its worst and best TLS 1.2 suites, and whose order decided."""
+
+    worst: str
+    best: str
+    decides: str  # "server" (the best is chosen whatever the client's order), "server, weaker first" or "client"
+
+    def as_details(self) -> dict[str, str]:
+        return {"worst": self.worst, "best": self.best, "decides": self.decides}
+
+
+async def cipher_order(obs: GradeObservation, preamble: "Preamble | None", ctx: ProbeContext) -> CipherOrder | None:
+    """Does the server choose by its own preference, good before sufficient before phase-out? Offer its worst TLS 1.2
+    suite first and its best second: a server that enforces a good order picks the best. One that picks the worst
+    is asked again with the best first: picking the worst again, it enforces an order that puts a weaker suite
+    first (testssl.sh still says "server"); else it follows the client. None when its suites are all of one level
+    (order is moot) or a probe could not complete."""
     names = obs.openssl_names
     ranked = sorted(names, key=lambda n: ncsc.LEVELS.index(ncsc.suite_level(n)))
     if len(ranked) < 2 or ncsc.suite_level(ranked[0]) == ncsc.suite_level(ranked[-1]):
         return None
     best, worst = ranked[0], ranked[-1]
-    probe = tls_scan.ScanProbe("cipher order", "NCSC", "info", ciphers=f"{names[worst]}:{names[best]}")
-    outcome = await tls_scan.attempt_probe(obs.endpoint, probe, preamble, ctx)
-    if outcome.state != "accepted":
+
+    async def chosen(first: str, second: str) -> str | None:
+        probe = tls_scan.ScanProbe("cipher order", "NCSC", "info", ciphers=f"{names[first]}:{names[second]}")
+        outcome = await tls_scan.attempt_probe(obs.endpoint, probe, preamble, ctx)
+        if outcome.state != "accepted":
+            return None
+        picked = outcome.negotiated.split()[-1]
+        return best if picked == names[best] else worst if picked == names[worst] else None
+
+    first = await chosen(worst, best)
+    if first is None:
         return None
-    chosen = outcome.negotiated.split()[-1]
-    picked = best if chosen == names[best] else worst if chosen == names[worst] else chosen
-    return worst, best, picked
+    if first == best:
+        return CipherOrder(worst, best, "server")
+    again = await chosen(best, worst)
+    if again is None:
+        return None
+    return CipherOrder(worst, best, "server, weaker first" if again == worst else "client")
 
 
 async def grade_sessions(
@@ -455,12 +479,14 @@ def findings(
             continue  # with one version there is nothing to fall back to
         if facts.get(fact) is bad:
             items.append((item, level, words))
-    if obs.order is not None:
-        worst, best, picked = obs.order
-        if picked != best:
-            words = f"the server follows the client's order: offered {worst} before {best}, it chose {picked}"
-            items.append(("cipher-order", "phase-out", words))
-    if obs.injection is True:
+    order = obs.order
+    if order is not None and order.decides == "client":
+        words = f"the server follows the client's order: offered {order.worst} before {order.best}, it chose the first"
+        items.append(("cipher-order", "phase-out", words))
+    elif order is not None and order.decides != "server":
+        words = f"the server's own order puts {order.worst} before {order.best} (not good before sufficient)"
+        items.append(("cipher-order", "phase-out", words))
+    if obs.injection == starttls_injection.ANSWERED:
         items.append(("starttls-injection", "insufficient", "STARTTLS command injection (CVE-2011-0411)"))
     # no protocol version could be tested (the server turned the scan away): no grade, never "good" by omission
     overall = ncsc.worst([level for _, level, _ in items] or ["good"]) if obs.suites or not obs.errors else "unknown"
@@ -473,7 +499,7 @@ def findings(
         "key_exchange": obs.key_exchange,
         "facts": facts,
         "certificate_key": list(obs.certificate_key) if obs.certificate_key else None,
-        "cipher_order": {"offered": [obs.order[0], obs.order[1]], "chosen": obs.order[2]} if obs.order else None,
+        "cipher_order": order.as_details() if order else None,
         "not_tested": obs.errors,
     }
     if software:
@@ -484,7 +510,11 @@ def findings(
     untested = [ITEM_NAMES.get(command, command) for command in obs.errors]
     if untested:
         summary += f"; not graded: {', '.join(untested)}"
-    results = [Subject(check, label, Stage.TLS).result(_strip_status(overall, tls_required), summary, details)]
+    details["complete"] = not untested
+    status = _strip_status(overall, tls_required)
+    if untested and status is Status.PASS:
+        status = Status.INFO  # a grade with items untested passes nothing: the error beside it says what is missing
+    results = [Subject(check, label, Stage.TLS).result(status, summary, details)]
     if untested:
         results.append(incomplete(check, label, obs.errors))
     if obs.injection_tested:

@@ -3,6 +3,9 @@ each protocol version, cipher suite, key-exchange group and certificate key is g
 insufficient. Pure: what a grade means for a finding's status is decided here too (insufficient fails where TLS
 is required and warns on opportunistic port 25; phase-out warns; good and sufficient pass)."""
 
+import decimal
+import functools
+
 from mailcheck.model import Status
 
 LEVELS = ("good", "sufficient", "phase-out", "insufficient")
@@ -74,6 +77,35 @@ def suite_level(name: str) -> str:
 
 def curve_level(name: str) -> str:
     return CURVES.get(name.lower(), "insufficient")
+
+
+# RFC 7919 appendix A: the ffdhe group of b bits has the prime 2^b - 2^(b-64) + {[2^(b-130) e] + X} * 2^64 - 1,
+# X its own constant; the tests hold the computed primes against OpenSSL's named groups
+FFDHE_X = {2048: 560316, 3072: 2625351, 4096: 5736041, 6144: 15705020, 8192: 10965728}
+
+
+@functools.cache
+def ffdhe_groups() -> dict[int, str]:
+    """Each RFC 7919 prime → its group's name (ffdhe2048 … ffdhe8192)."""
+    with decimal.localcontext() as exact:
+        exact.prec = 2600  # digits: 8192 bits of e are 2,467 of them
+        e, term, k = decimal.Decimal(0), decimal.Decimal(1), 0
+        while term > decimal.Decimal(10) ** -2590:
+            e, k = e + term, k + 1
+            term /= k
+        return {
+            2**b - 2 ** (b - 64) + (int(decimal.Decimal(2 ** (b - 130)) * e) + x) * 2**64 - 1: f"ffdhe{b}"
+            for b, x in FFDHE_X.items()
+        }
+
+
+def dh_group(prime: int, bits: int) -> tuple[str, str]:
+    """A finite-field DHE group as NCSC 2.1 table 10 grades it (and internet.nl): RFC 7919 ffdhe3072 and up
+    sufficient, ffdhe2048 phase-out; any other group (a custom one, RFC 3526's MODP groups) insufficient."""
+    name = ffdhe_groups().get(prime)
+    if name is None:
+        return f"DH {bits} (not an RFC 7919 group)", "insufficient"
+    return name, dh_level(bits)
 
 
 def dh_level(bits: int) -> str:
