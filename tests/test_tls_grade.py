@@ -118,13 +118,21 @@ def test_without_the_extra_the_error_names_it(asked: tuple[str, ...]) -> None:
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
 
 
-def test_domain_grades_every_mx_address(cli: Cli, mail_lab) -> None:  # type: ignore[no-untyped-def]
+def test_domain_grades_every_tls_endpoint(cli: Cli, mail_lab) -> None:  # type: ignore[no-untyped-def]
+    # Given the lab domain: two MX hosts, the MTA-STS policy host (HTTPS) and IMAP and POP3 found by SRV records
     run = cli(
-        "domain", "good.test", *mail_lab.options(), "--only", "mx,smtp", "--tls-grade", "--json", "--timeout", "5"
-    )
-    grades = [c for c in run.checks("smtp.tls-grade") if "versions" in c["details"]]
-    assert len({g["target"] for g in grades}) >= 2, grades  # every MX address has its grade strip
-    assert all(g["details"]["level"] in ncsc.LEVELS and "TLS 1.3" in g["details"]["versions"] for g in grades), grades
+        "domain", "good.test", *mail_lab.options(), "--only", "mx,smtp,mta-sts,mailbox", "--tls-scan", "--json",
+        "--timeout", "5",
+    )  # fmt: skip
+    # Then every one of them has its grade strip: each MX address, the policy host, the mailbox endpoints
+    for check, at_least in (("smtp.tls-grade", 2), ("mtasts.tls-grade", 1), ("imap.tls-grade", 1),
+                            ("pop3.tls-grade", 1)):  # fmt: skip
+        grades = [c for c in run.checks(check) if "versions" in c["details"]]
+        assert len({g["target"] for g in grades}) >= at_least, (check, run.checks(check))
+        assert all(g["details"]["level"] in ncsc.LEVELS and "TLS 1.3" in g["details"]["versions"] for g in grades)
+    # and the policy host, where TLS is required, has its certificate key graded from the chain the fetch saw
+    (policy,) = [c for c in run.checks("mtasts.tls-grade") if "versions" in c["details"]]
+    assert policy["target"].startswith("mta-sts.good.test:") and policy["details"]["certificate_key"], policy
 
 
 def test_starttls_command_injection(cli: Cli, smtp_lab: SmtpLab) -> None:

@@ -82,6 +82,7 @@ class DomainObservation:
     dnssec: Any = None  # DnssecObservation | ProbeError
     nameservers: Any = None  # NsObservation | ProbeError
     caa: Any = None  # MX host → its relevant CAA records (with --tls-grade)
+    mtasts_grades: Any = None  # the MTA-STS policy host's addresses graded (with --tls-grade)
 
     def mx_hosts(self) -> list[str]:
         if not isinstance(self.mx, mx_check.MxObservation):
@@ -157,13 +158,19 @@ async def probe(
     async def assign(name: str, operation: Awaitable[Any]) -> None:
         setattr(obs, name, await run(name, operation))
 
+    async def mtasts_then_grade() -> None:
+        from mailcheck.checks.transport import mtasts as mtasts_check
+
+        obs.mtasts = await run("mtasts", mtasts_check.probe(domain, ctx, options.mta_sts_port))
+        if options.tls_grade and isinstance(obs.mtasts, mtasts_check.StsObservation):
+            grading = mtasts_check.grade_policy_host(obs.mtasts, ctx, options.mta_sts_port, options.tls_profile)
+            obs.mtasts_grades = await run("mta-sts grade", grading)
+
     async with asyncio.TaskGroup() as group:
         if wanted & {"mx", "dnssec", "blocklist", "smtp", "mta-sts", "dane"}:
             group.create_task(mx_then_hosts())
         if "mta-sts" in wanted:
-            from mailcheck.checks.transport import mtasts as mtasts_check
-
-            group.create_task(assign("mtasts", mtasts_check.probe(domain, ctx, options.mta_sts_port)))
+            group.create_task(mtasts_then_grade())
         if "spf" in wanted:
             group.create_task(assign("spf", spf_check.probe(domain, ctx)))
         if "dkim" in wanted:
@@ -182,7 +189,8 @@ async def probe(
         if "mailbox" in wanted:
             from mailcheck.checks.transport import endpoints as endpoints_check
 
-            group.create_task(assign("endpoints", endpoints_check.probe(domain, ctx, options.insecure)))
+            tls = endpoints_check.TlsLook(options.tls_scan, options.tls_grade, options.tls_profile)
+            group.create_task(assign("endpoints", endpoints_check.probe(domain, ctx, options.insecure, tls)))
     return obs
 
 
@@ -229,6 +237,13 @@ def part_findings(obs: DomainObservation) -> dict[str, list[CheckResult]]:
         from mailcheck.checks.transport import mtasts as mtasts_check
 
         found["mta-sts"] = _failed("mtasts.record", d, obs.mtasts) or mtasts_check.evaluate(obs.mtasts, obs.mx_hosts())
+        if obs.mtasts_grades is not None:
+            from mailcheck.checks.transport import tls_grade
+
+            grades = obs.mtasts_grades
+            found["mta-sts"] += _failed("mtasts.tls-grade", f"mta-sts.{d}", grades) or [
+                result for graded in grades for result in tls_grade.findings("mtasts", graded, tls_required=True)
+            ]
     if obs.spf is not None:
         found["spf"] = _failed("spf.record", d, obs.spf) or spf_check.evaluate(obs.spf)
     if obs.dkim is not None:

@@ -10,6 +10,9 @@ from mailcheck.commands.server_options import (
     AUTH_MECHANISMS,
     REFERENCE_MX,
     RETRIES,
+    TLS_GRADE,
+    TLS_PROFILE,
+    TLS_SCAN,
     ServerTarget,
     credential_options,
     credentials_from,
@@ -207,23 +210,30 @@ def pop3(host: str, **kwargs: Any) -> None:
 @click.command()
 @click.argument("domain")
 @click.option("--insecure", is_flag=True, help="Report certificate faults as warnings, not failures.")
+@TLS_SCAN
+@TLS_GRADE
+@TLS_PROFILE
 @common_options
-def mailbox(domain: str, insecure: bool, opts: CommonOptions) -> None:
+def mailbox(
+    domain: str, insecure: bool, tls_scan: bool, tls_grade: bool, tls_profile: str, opts: CommonOptions
+) -> None:
     """Find DOMAIN's mail access and submission endpoints from SRV records and probe each one.
 
     Looks up _imaps, _imap, _pop3s, _pop3, _submissions and _submission (RFC 6186, RFC 8314) and runs the
     imap, pop3 or smtp checks against every target found.
     """
     from mailcheck.checks.transport import endpoints
+    from mailcheck.checks.transport.tls_grade import depth
     from mailcheck.runner import run_check
 
     name = domain_name(domain)
+    tls = endpoints.TlsLook(*depth(tls_scan, tls_grade, tls_profile), tls_profile)
     execute(
         "mailbox",
         name,
         opts,
         lambda ctx: run_check(
-            "mailbox.discovery", name, lambda: endpoints.probe(name, ctx, insecure), endpoints.evaluate
+            "mailbox.discovery", name, lambda: endpoints.probe(name, ctx, insecure, tls), endpoints.evaluate
         ),
     )
 

@@ -35,6 +35,15 @@ SERVICES = (
 
 
 @dataclass(frozen=True)
+class TlsLook:
+    """How deep each endpoint's TLS is looked at: --tls-scan's built-in scan, the NCSC grade, its profile."""
+
+    scan: bool = False
+    grade: bool = False
+    profile: str = "ncsc"
+
+
+@dataclass(frozen=True)
 class SrvTarget:
     priority: int
     weight: int
@@ -64,27 +73,48 @@ def srv_targets(answer: DnsAnswer) -> tuple[SrvTarget, ...]:
     return tuple(sorted(targets, key=lambda t: (t.priority, -t.weight)))
 
 
-async def probe(domain: str, ctx: ProbeContext, insecure: bool = False) -> EndpointsObservation:
-    services = await asyncio.gather(*(probe_service(domain, s, ctx, insecure) for s in SERVICES))
+async def probe(
+    domain: str, ctx: ProbeContext, insecure: bool = False, tls: TlsLook = TlsLook()
+) -> EndpointsObservation:
+    services = await asyncio.gather(*(probe_service(domain, s, ctx, insecure, tls) for s in SERVICES))
     return EndpointsObservation(domain, tuple(services))
 
 
-async def probe_service(domain: str, service: Service, ctx: ProbeContext, insecure: bool) -> ServiceObservation:
+async def probe_service(
+    domain: str, service: Service, ctx: ProbeContext, insecure: bool, tls: TlsLook = TlsLook()
+) -> ServiceObservation:
     lookup = await attempt(ctx.dns.lookup(f"{service.owner}.{domain}", "SRV"))
     if not isinstance(lookup, DnsAnswer):
         return ServiceObservation(service, lookup, (), ())
     targets = srv_targets(lookup)
     live = [t for t in targets if t.host != "."]
-    results = await asyncio.gather(*(attempt(probe_target(service, t, ctx, insecure)) for t in live))
+    results = await asyncio.gather(*(attempt(probe_target(service, t, ctx, insecure, tls)) for t in live))
     return ServiceObservation(service, lookup, targets, tuple(zip(live, results, strict=True)))
 
 
-async def probe_target(service: Service, target: SrvTarget, ctx: ProbeContext, insecure: bool) -> object:
+async def probe_target(
+    service: Service, target: SrvTarget, ctx: ProbeContext, insecure: bool, tls: TlsLook = TlsLook()
+) -> object:
     if service.protocol == "smtp":
-        options = smtp.SmtpOptions(port=target.port, tls_mode=service.tls_mode, insecure=insecure, opportunistic=False)
+        options = smtp.SmtpOptions(
+            port=target.port,
+            tls_mode=service.tls_mode,
+            insecure=insecure,
+            opportunistic=False,
+            tls_scan=tls.scan,
+            tls_grade=tls.grade,
+            tls_profile=tls.profile,
+        )
         return await smtp.probe(target.host, options, ctx)
     dialect = ImapDialect if service.protocol == "imap" else Pop3Dialect
-    mailbox_options = mailbox.MailboxOptions(port=target.port, tls_mode=service.tls_mode, insecure=insecure)
+    mailbox_options = mailbox.MailboxOptions(
+        port=target.port,
+        tls_mode=service.tls_mode,
+        insecure=insecure,
+        tls_scan=tls.scan,
+        tls_grade=tls.grade,
+        tls_profile=tls.profile,
+    )
     return await mailbox.probe(target.host, mailbox_options, dialect, ctx)
 
 

@@ -2,8 +2,10 @@
 through the configured resolver, certificate verified with the run's trust, no redirects, 200, text/plain,
 at most 64 KiB), its syntax, and every MX host matched against the policy's mx patterns."""
 
+import asyncio
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from mailcheck.checks.transport.certificate import certificate_result
 from mailcheck.checks.transport.connection import resolve_endpoints
@@ -64,6 +66,19 @@ async def probe(domain: str, ctx: ProbeContext, port: int = 443) -> StsObservati
             break
     obs.response = last
     return obs
+
+
+async def grade_policy_host(obs: StsObservation, ctx: ProbeContext, port: int, profile: str) -> list[Any]:
+    """``--tls-scan`` with the tls extra: every address of the policy host graded on the NCSC TLS guidelines (HTTPS:
+    implicit TLS; the chain the policy fetch saw gives the certificate key)."""
+    from mailcheck.checks.transport import tls_grade
+
+    if not obs.records:
+        return []
+    response = obs.response
+    chain = response.tls.chain_der if isinstance(response, HttpResponse) and response.tls else ()
+    endpoints = await resolve_endpoints(obs.policy_host, port, (4, 6), ctx)
+    return list(await asyncio.gather(*(tls_grade.grade(e, None, ctx, chain, profile) for e in endpoints)))
 
 
 def evaluate(obs: StsObservation, mx_hosts: list[str]) -> list[CheckResult]:
