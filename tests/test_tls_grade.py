@@ -270,6 +270,26 @@ def test_a_server_refusing_every_handshake_is_graded_so(cli: Cli, smtp_lab: Smtp
     (grade,) = run.checks("smtp.tls-grade")
     assert grade["status"] == "fail" and grade["error"]["kind"] == "no-handshake", grade
     assert "\n" not in grade["summary"] and len(grade["summary"]) < 300, grade
+    # and on opportunistic port 25 (a sender falls back to clear text) the same is a warning
+    relaxed = cli(*smtp_lab.args(server), "--tls-scan", "--opportunistic-tls", "--json", "--timeout", "5")
+    assert relaxed.check("smtp.tls-grade")["status"] == "warn", relaxed.out
+
+
+@pytest.mark.parametrize(
+    ("why", "kind", "status"),
+    [('Server did not send a \'220 service ready\' SMTP message: 4.7.0 Error: too many connections', "rate-limited",
+      "error"),
+     ("Connection to the server timed out", "timeout", "error"),
+     ("TLS probing failed: could not find a TLS version and cipher suite supported by the server", "no-handshake",
+      "fail"),
+     ("Unexpected server reply", "not-tested", "error")],
+)  # fmt: skip
+def test_why_sslyze_could_not_reach_tls(why: str, kind: str, status: str) -> None:
+    from mailcheck.checks.transport.tls_grade import _unreached
+
+    # a server turning this client away or a timeout leaves the truth unknown; only "nothing works" is the server's
+    failure = _unreached(why)
+    assert (failure.kind, failure.status.value) == (kind, status)
 
 
 def test_an_endpoint_without_tls_is_said_not_graded(cli: Cli, smtp_lab: SmtpLab) -> None:

@@ -12,7 +12,7 @@ Heartbleed, CCS injection (CVE-2014-0224), ROBOT, TLS_FALLBACK_SCSV.
 import asyncio
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mailcheck.checks.transport import starttls_injection, tls_scan
@@ -159,10 +159,7 @@ def _scan(
                 why = _why(result.connectivity_error_trace or result.scan_status)
                 if round_ and attempts:
                     break  # what the first round got stands; the rest is said not tested below
-                if THROTTLED.search(why):
-                    obs.failure = ProbeError(Stage.GREETING, "rate-limited", f"the server refused the grade: {why}")
-                else:
-                    obs.failure = ProbeError(Stage.TLS, "no-handshake", f"no handshake could be graded: {why}")
+                obs.failure = _unreached(why)
                 return obs
             probing = probing or result.connectivity_result
             for command in missing:
@@ -173,6 +170,18 @@ def _scan(
     if probing is not None and "TLS 1.2" in obs.suites:
         kex_hash(obs, ServerConnectivityInfo(location, config, probing))
     return obs
+
+
+def _unreached(why: str) -> ProbeError:
+    """Why sslyze could not reach TLS at all: a server turning this client away or not answering in time leaves
+    the truth unknown (an error of the vantage point); no version and suite that works is the server's fault."""
+    if THROTTLED.search(why):
+        return ProbeError(Stage.GREETING, "rate-limited", f"the server refused the grade: {why}", unknown=True)
+    if re.search(r"timed? ?out", why, re.IGNORECASE):
+        return ProbeError(Stage.TLS, "timeout", f"the grade timed out: {why}", unknown=True)
+    if "could not find a tls version and cipher suite" in why.lower():
+        return ProbeError(Stage.TLS, "no-handshake", f"no handshake could be graded: {why}")
+    return ProbeError(Stage.TLS, "not-tested", f"the grade could not reach TLS: {why}", unknown=True)
 
 
 def kex_hash(obs: GradeObservation, server: Any) -> None:
@@ -315,7 +324,8 @@ async def grade(
         ) as crashed:  # a fault inside sslyze or nassl: this endpoint's grade is an error, not the run's end
             obs = GradeObservation(endpoint, profile=profile)
             why = f"{type(crashed).__name__}: {crashed}"[:240]
-            obs.failure = ProbeError(Stage.TLS, "not-tested", f"the grade could not run (sslyze: {why})")
+            message = f"the grade could not run (sslyze: {why})"
+            obs.failure = ProbeError(Stage.TLS, "not-tested", message, unknown=True)
     obs.certificate_key = public_key(chain_der[0]) if chain_der else None
     if injection is not None and obs.failure is None:
         obs.injection_tested = True
@@ -447,7 +457,10 @@ def findings(
     check = f"{protocol}.tls-grade"
     label = obs.endpoint.label
     if obs.failure is not None:
-        return [Subject(check, label, Stage.TLS).failed(obs.failure)]
+        failed = Subject(check, label, Stage.TLS).failed(obs.failure)
+        if obs.failure.kind == "no-handshake" and not tls_required:
+            failed = replace(failed, status=Status.WARN)  # on opportunistic port 25 a sender falls back to clear text
+        return [failed]
     if obs.profile_issues is not None:
         return profile_findings(check, label, obs)
     items: list[tuple[str, str, str]] = []  # (item, level, words)
