@@ -5,8 +5,8 @@ import time
 
 from mailcheck.model import ProbeError, Stage
 from mailcheck.net import sasl
-from mailcheck.net.mailbox import Greeting, MailboxDialect, MailboxReply, response_code, sasl_reply
-from mailcheck.net.sasl import AuthRequest, Carrier, Turn
+from mailcheck.net.mailbox import Greeting, MailboxDialect, MailboxReply, MailboxSasl, response_code, sasl_reply
+from mailcheck.net.sasl import AuthRequest, Turn
 from mailcheck.net.stream import LineConnection
 from mailcheck.transcript import Transcript
 
@@ -156,25 +156,18 @@ class ImapDialect(MailboxDialect):
         await self.command(conn, "LOGOUT", Stage.AUTH)
 
 
-class ImapSasl(Carrier):
+class ImapSasl(MailboxSasl):
     """SASL over IMAP AUTHENTICATE (RFC 9051 §6.2.2): "+" carries a challenge, the tagged reply ends it."""
 
     def __init__(self, dialect: ImapDialect, conn: LineConnection) -> None:
         self.dialect, self.conn, self.tag = dialect, conn, ""
-        self.last: MailboxReply | None = None
-
-    def _turn(self, reply: MailboxReply) -> Turn:
-        self.last = reply
-        if reply.code == "CONTINUE":
-            return Turn(reply.text, False, str(reply))
-        return Turn(None, reply.ok, str(reply))
 
     async def start(self, name: str, initial: str | None, shown: str) -> Turn:
         self.tag = self.dialect._next_tag()
         line = f"{self.tag} AUTHENTICATE {name}" + (f" {initial}" if initial is not None else "")
         await self.conn.send_line(line, Stage.AUTH, f"{self.tag} AUTHENTICATE {shown}")
-        return self._turn(await self.dialect.completion(self.conn, self.tag, Stage.AUTH))
+        return self.turn(await self.dialect.completion(self.conn, self.tag, Stage.AUTH))
 
     async def send(self, line: str, shown: str) -> Turn:
         await self.conn.send_line(line, Stage.AUTH, shown if shown != line else None)
-        return self._turn(await self.dialect.completion(self.conn, self.tag, Stage.AUTH))
+        return self.turn(await self.dialect.completion(self.conn, self.tag, Stage.AUTH))

@@ -4,7 +4,7 @@ import abc
 import re
 from dataclasses import dataclass, field
 
-from mailcheck.net.sasl import AuthRequest, Outcome
+from mailcheck.net.sasl import AuthRequest, Carrier, Outcome, Turn
 from mailcheck.net.stream import LineConnection
 from mailcheck.transcript import Transcript
 
@@ -40,6 +40,19 @@ class Greeting:
     text: str
     preauth: bool = False
     capabilities: tuple[str, ...] | None = None
+
+
+class MailboxSasl(Carrier):
+    """What SASL over IMAP AUTHENTICATE and POP3 AUTH share: a continuation ("+") carries a challenge, any other
+    reply ends the exchange; the last reply is kept for the report."""
+
+    last: MailboxReply | None = None
+
+    def turn(self, reply: MailboxReply) -> Turn:
+        self.last = reply
+        if reply.code == "CONTINUE":
+            return Turn(reply.text, False, str(reply))
+        return Turn(None, reply.ok, str(reply))
 
 
 def sasl_reply(last: MailboxReply | None, outcome: Outcome) -> MailboxReply:

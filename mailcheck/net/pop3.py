@@ -4,8 +4,8 @@ import time
 
 from mailcheck.model import ProbeError, Stage
 from mailcheck.net import sasl
-from mailcheck.net.mailbox import Greeting, MailboxDialect, MailboxReply, response_code, sasl_reply
-from mailcheck.net.sasl import AuthRequest, Carrier, Turn
+from mailcheck.net.mailbox import Greeting, MailboxDialect, MailboxReply, MailboxSasl, response_code, sasl_reply
+from mailcheck.net.sasl import AuthRequest, Turn
 from mailcheck.net.stream import LineConnection
 from mailcheck.transcript import Transcript
 
@@ -102,19 +102,14 @@ class Pop3Dialect(MailboxDialect):
         await self.command(conn, "QUIT", Stage.AUTH)
 
 
-class Pop3Sasl(Carrier):
+class Pop3Sasl(MailboxSasl):
     """SASL over POP3 AUTH (RFC 5034): "+ " carries a challenge, +OK or -ERR ends it."""
 
     def __init__(self, conn: LineConnection) -> None:
         self.conn = conn
-        self.last: MailboxReply | None = None
 
     async def _turn(self) -> Turn:
-        reply = _reply(await self.conn.read_line(Stage.AUTH))
-        self.last = reply
-        if reply.code == "CONTINUE":
-            return Turn(reply.text, False, str(reply))
-        return Turn(None, reply.ok, str(reply))
+        return self.turn(_reply(await self.conn.read_line(Stage.AUTH)))
 
     async def start(self, name: str, initial: str | None, shown: str) -> Turn:
         line = f"AUTH {name}" + (f" {initial}" if initial is not None else "")
