@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from mailcheck.commands.run import ALLOW_PRIVATE, DefaultCommandGroup, execute
+from mailcheck.commands.server_options import PASSWORD_ENV, PASSWORD_FILE
 from mailcheck.names import BadInput, domain_name
 from mailcheck.options import CommonOptions, common_options
 
@@ -255,12 +256,8 @@ def _since(text: str | None) -> "dt.datetime | None":
 @click.option("--imap", "imap_host", metavar="HOST[:PORT]", help="Read the report mails of a mailbox (read-only).")
 @click.option("--folder", default="INBOX", show_default=True, help="The mailbox folder the reports arrive in.")
 @click.option("--user", "-u", help="Log in to --imap as USER.")
-@click.option("--password-env", metavar="VAR", help="Take the password from environment variable VAR.")
-@click.option(
-    "--password-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Take the password from the first line of this file.",
-)
+@PASSWORD_ENV
+@PASSWORD_FILE
 @click.option(
     "--imap-tls",
     type=click.Choice(["implicit", "starttls"]),

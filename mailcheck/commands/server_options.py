@@ -72,17 +72,21 @@ def transport_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+PASSWORD_ENV = click.option("--password-env", metavar="VAR", help="Take the password from environment variable VAR.")
+PASSWORD_FILE = click.option(
+    "--password-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Take the password from the first line of this file.",
+)
+
+
 def credential_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """--user with a password from the environment, a file or a prompt (never argv)."""
     for decorate in reversed(
         [
             click.option("--user", "-u", help="Log in as USER."),
-            click.option("--password-env", metavar="VAR", help="Take the password from environment variable VAR."),
-            click.option(
-                "--password-file",
-                type=click.Path(dir_okay=False, path_type=Path),
-                help="Take the password from the first line of this file.",
-            ),
+            PASSWORD_ENV,
+            PASSWORD_FILE,
             click.option("--allow-plaintext-auth", is_flag=True, help="Allow sending credentials without TLS."),
             click.option(
                 "--auth-mech",

@@ -8,6 +8,8 @@ import click
 from mailcheck.commands.run import execute
 from mailcheck.commands.server_options import (
     AUTH_MECHANISMS,
+    PASSWORD_ENV,
+    PASSWORD_FILE,
     REFERENCE_MX,
     RETRIES,
     TLS_GRADE,
@@ -250,8 +252,8 @@ def mailbox(
     "--imap", "imap_server", required=True, metavar="HOST[:PORT]", help="IMAP server of the mailbox (default port 993)."
 )
 @click.option("--user", "-u", required=True, help="Submission login (and the mailbox login unless --imap-user).")
-@click.option("--password-env", metavar="VAR", help="Password from environment variable VAR.")
-@click.option("--password-file", type=click.Path(dir_okay=False, path_type=Path), help="Password from this file.")
+@PASSWORD_ENV
+@PASSWORD_FILE
 @click.option(
     "--auth-mech",
     type=click.Choice(AUTH_MECHANISMS, case_sensitive=False),
