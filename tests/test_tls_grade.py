@@ -396,3 +396,55 @@ def test_dhe_groups_are_graded_by_name(cli: Cli, smtp_lab: SmtpLab, option: str,
     )  # fmt: skip
     bits = exchange.split()[1] if exchange.startswith("DH ") else exchange.removeprefix("ffdhe")
     assert f"Server Temp Key: DH, {bits} bits" in seen.stdout, seen.stdout[-1500:]
+
+
+@pytest.mark.parametrize("version", ["TLS_1_0", "TLS_1_2", "TLS_1_3"])
+def test_suites_enumerated_in_few_handshakes_are_the_ones_sslyze_finds_one_by_one(
+    smtp_lab: SmtpLab, version: str
+) -> None:
+    import sslyze
+    from sslyze.server_connectivity import ServerConnectivityInfo, check_connectivity_to_server
+
+    from mailcheck.checks.transport import tls_suites
+
+    # Given a server configured as old setups run (TLS 1.0 up, every suite its library has)
+    server = smtp_lab.start(context=legacy_context(smtp_lab))
+    location = sslyze.ServerNetworkLocation("mx.lab.test", server.port, "127.0.0.1")
+    starttls = sslyze.ProtocolWithOpportunisticTlsEnum.SMTP
+    config = sslyze.ServerNetworkConfiguration("mx.lab.test", starttls, smtp_ehlo_hostname="mailcheck.invalid")
+    # When its suites are enumerated the way a capped server allows (offer all, drop the one chosen, again)
+    info = ServerConnectivityInfo(location, config, check_connectivity_to_server(location, config))
+    enumerated = tls_suites.accepted(info, sslyze.TlsVersionEnum[version], pace=0)
+    assert not isinstance(enumerated, str), enumerated
+    # Then they are exactly the suites sslyze finds trying each one on its own connection
+    command = sslyze.ScanCommand(f"{version.lower()}_cipher_suites")
+    scanner = sslyze.Scanner()
+    scanner.queue_scans([sslyze.ServerScanRequest(location, config, {command})])
+    (result,) = list(scanner.get_results())
+    one_by_one = getattr(result.scan_result, command.value).result.accepted_cipher_suites
+    assert {name for name, _, _ in enumerated} == {s.cipher_suite.name for s in one_by_one}
+    assert len(enumerated) >= (2 if version == "TLS_1_3" else 10)
+
+
+def test_a_capped_server_still_gets_its_versions_and_suites_graded(cli: Cli, smtp_lab: SmtpLab) -> None:
+    from mailcheck.lab.smtp import SmtpBehaviour
+
+    # Given a server that counts each session until a second after it ended and takes 20 at once (Exim's default
+    # smtp_accept_max, whose children outlive their connections): sslyze's one-connection-per-suite burst is
+    # turned away with 421
+    capped = SmtpBehaviour(hostname="mx.lab.test", tls=modern_context(smtp_lab), max_sessions=20, linger=1.0)
+    server = smtp_lab.start(capped)
+    run = cli(*smtp_lab.args(server), "--tls-scan", "--json", "--timeout", "5")
+    strip = next(c for c in run.checks("smtp.tls-grade") if "versions" in c["details"])
+    # Then the versions and their suites are still graded (enumerated in few, paced handshakes), as on the same
+    # server without the cap; what stays untested is said, as an error of the vantage point, never passed
+    uncapped = smtp_lab.start(SmtpBehaviour(hostname="mx.lab.test", tls=modern_context(smtp_lab)))
+    reference = cli(*smtp_lab.args(uncapped), "--tls-scan", "--json", "--timeout", "5")
+    expected = next(c for c in reference.checks("smtp.tls-grade") if "versions" in c["details"])
+    assert strip["details"]["versions"] == expected["details"]["versions"], (strip, expected)
+    assert strip["details"]["suites"] == expected["details"]["suites"] or {
+        v: set(s) for v, s in strip["details"]["suites"].items()
+    } == {v: set(s) for v, s in expected["details"]["suites"].items()}
+    refused = [c for c in run.checks("smtp.tls-grade") if (c["error"] or {}).get("kind") == "rate-limited"]
+    assert refused, run.out  # the cap did turn sslyze away
+    assert all(c["status"] == "error" for c in refused) and strip["status"] != "pass", refused

@@ -41,6 +41,10 @@ class SmtpBehaviour:
     throttle_sessions: int = 0  # the first N sessions are throttled (at the greeting, or at EHLO with throttle_ehlo)
     throttle_ehlo: bool = False
     throttle_after: int = 0  # every session after the first N is throttled (a per-client cap a scan's volume exceeds)
+    # at most this many sessions at once, each counted until LINGER seconds after it ended (Exim's smtp_accept_max,
+    # whose children outlive their connections): a burst of short sessions is turned away, a paced one is not
+    max_sessions: int = 0
+    linger: float = 0.0
     throttle_reply: str = "421 4.7.0 mx.lab.test Error: too many connections from 127.0.0.1"  # Postfix's words
     open_relay: bool = False  # accept recipients at any domain (a misconfigured relay)
     verbs: list[str] = field(default_factory=list)  # every command verb received, in order
@@ -59,6 +63,7 @@ class SmtpLabServer(LabServer):
         super().__init__(host=host, implicit_tls=implicit_tls, port=port)
         self.behaviour = behaviour or SmtpBehaviour()
         self.commands: list[str] = []
+        self.active = 0  # sessions counted against max_sessions (including their linger)
 
     async def session(self, peer: Peer) -> None:
         b = self.behaviour
@@ -72,6 +77,21 @@ class SmtpLabServer(LabServer):
             return
         await asyncio.sleep(b.greeting_delay)
         throttled = self.connections <= b.throttle_sessions or 0 < b.throttle_after < self.connections
+        if b.max_sessions:
+            self.active += 1
+            try:
+                if self.active > b.max_sessions:
+                    await peer.send("421 4.3.2 Too many concurrent SMTP connections; please try again later.")
+                    return
+                await self._greet_and_talk(peer, throttled)
+            finally:
+                await asyncio.sleep(b.linger)
+                self.active -= 1
+            return
+        await self._greet_and_talk(peer, throttled)
+
+    async def _greet_and_talk(self, peer: Peer, throttled: bool) -> None:
+        b = self.behaviour
         if throttled and not b.throttle_ehlo:
             await peer.send(b.throttle_reply)
             return

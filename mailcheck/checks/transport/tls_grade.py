@@ -167,9 +167,30 @@ def _scan(
             if profile != "ncsc" and not round_:
                 obs.profile_issues = mozilla_issues(result, profile)
     _read(obs, attempts)
-    if probing is not None and "TLS 1.2" in obs.suites:
-        kex_hash(obs, ServerConnectivityInfo(location, config, probing))
+    server = ServerConnectivityInfo(location, config, probing) if probing is not None else None
+    if server is not None and retries > 0:
+        enumerate_throttled(obs, server)
+    if server is not None and "TLS 1.2" in obs.suites:
+        kex_hash(obs, server)
     return obs
+
+
+def enumerate_throttled(obs: GradeObservation, server: Any) -> None:
+    """The versions whose suite scan a capped server turned away even one connection at a time, enumerated
+    instead in as many handshakes as the server accepts suites, plus one, paced (``tls_suites``)."""
+    from sslyze import TlsVersionEnum
+
+    from mailcheck.checks.transport import tls_suites
+
+    for version, command in VERSION_COMMANDS.items():
+        if not THROTTLED.search(obs.errors.get(command, "")):
+            continue
+        found = tls_suites.accepted(server, TlsVersionEnum[command.removesuffix("_cipher_suites").upper()])
+        if isinstance(found, str):
+            obs.errors[command] = found
+            continue
+        del obs.errors[command]
+        read_suites(obs, version, found)
 
 
 def _unreached(why: str) -> ProbeError:
@@ -253,6 +274,24 @@ def mozilla_issues(result: Any, profile: str) -> dict[str, str]:
     return {}
 
 
+def read_suites(obs: GradeObservation, version: str, found: list[tuple[str, str, Any]]) -> None:
+    """The suites accepted at VERSION, as (IANA name, OpenSSL name, ephemeral key), with their key exchange."""
+    accepted = []
+    for name, openssl_name, key in found:
+        exchange = ""
+        if key is not None and getattr(key, "curve_name", None):
+            exchange = str(key.curve_name)
+            obs.key_exchange[exchange] = ncsc.curve_level(exchange)
+        elif key is not None and getattr(key, "prime", None):
+            exchange, level = ncsc.dh_group(int.from_bytes(bytes(key.prime), "big"), int(key.size))
+            obs.key_exchange[exchange] = level
+        accepted.append((name, exchange))
+        if version == "TLS 1.2":
+            obs.openssl_names[name] = openssl_name
+    if accepted:
+        obs.suites[version] = accepted
+
+
 def _read(obs: GradeObservation, attempts: dict[str, Any]) -> None:
     """Each scan command's attempt (sslyze's ScanCommandAttempt) as plain facts; one that failed is kept as
     why it could not run."""
@@ -261,21 +300,9 @@ def _read(obs: GradeObservation, attempts: dict[str, Any]) -> None:
         if attempt.result is None:
             obs.errors[command] = _why(attempt.error_trace or attempt.error_reason)
             continue
-        accepted = []
-        for suite in attempt.result.accepted_cipher_suites:
-            key = suite.ephemeral_key
-            exchange = ""
-            if key is not None and getattr(key, "curve_name", None):
-                exchange = str(key.curve_name)
-                obs.key_exchange[exchange] = ncsc.curve_level(exchange)
-            elif key is not None and getattr(key, "prime", None):
-                exchange, level = ncsc.dh_group(int.from_bytes(bytes(key.prime), "big"), int(key.size))
-                obs.key_exchange[exchange] = level
-            accepted.append((suite.cipher_suite.name, exchange))
-            if version == "TLS 1.2":
-                obs.openssl_names[suite.cipher_suite.name] = suite.cipher_suite.openssl_name
-        if accepted:
-            obs.suites[version] = accepted
+        found = [(s.cipher_suite.name, s.cipher_suite.openssl_name, s.ephemeral_key)
+                 for s in attempt.result.accepted_cipher_suites]  # fmt: skip
+        read_suites(obs, version, found)
     readers: dict[str, Callable[[Any], dict[str, object]]] = {
         "tls_compression": lambda r: {"compression": r.supports_compression},
         "session_renegotiation": lambda r: {
