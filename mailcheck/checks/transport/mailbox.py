@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mailcheck.checks.transport import software, starttls_injection, tls_grade, tls_scan
+from mailcheck.checks.transport import starttls_injection, tls_grade, tls_scan
 from mailcheck.checks.transport.auth_token import token_finding
 from mailcheck.checks.transport.certificate import withheld_reason
 from mailcheck.checks.transport.connection import (
@@ -94,7 +94,9 @@ async def probe(
         starttls = None if options.tls_mode == "implicit" else protocol
         preamble = None if starttls is None else starttls_preamble(dialect_factory)
         opening = None if starttls is None else injection_opening(dialect_factory)
-        grades = await tls_grade.grade_sessions(sessions, starttls, ctx, options.tls_profile, preamble, 1, opening)
+        grades = await tls_grade.grade_sessions(
+            sessions, starttls, ctx, options.tls_profile, preamble, injection=opening
+        )
     return MailboxObservation(host, protocol, options, tuple(sessions), tuple(scans), tuple(grades))
 
 
@@ -196,20 +198,8 @@ def evaluate(obs: MailboxObservation) -> list[CheckResult]:
     results: list[CheckResult] = []
     for session in obs.sessions:
         results.extend(session_findings(session, obs.options))
-    for scan in obs.scans:
-        named = software.of_endpoint(obs.sessions, scan.endpoint.label)
-        results.extend(tls_scan.findings(obs.protocol, scan, True, named))
-    if obs.options.tls_scan:
-        results.extend(
-            tls_scan.unscanned(f"{obs.protocol}.tls-scan", obs.sessions, {s.endpoint.label for s in obs.scans})
-        )
-    if obs.options.tls_grade:
-        results.extend(
-            tls_scan.unscanned(f"{obs.protocol}.tls-grade", obs.sessions, {g.endpoint.label for g in obs.grades})
-        )
-    for graded in obs.grades:
-        named = software.of_endpoint(obs.sessions, graded.endpoint.label)
-        results.extend(tls_grade.findings(obs.protocol, graded, True, named))
+    asked = (obs.options.tls_scan, obs.options.tls_grade)
+    results.extend(tls_grade.session_tls_findings(obs.protocol, obs.sessions, obs.scans, obs.grades, asked, True))
     return results
 
 

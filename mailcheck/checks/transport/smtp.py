@@ -8,7 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from mailcheck.checks.transport import egress, software, starttls_injection, tls_grade, tls_scan
+from mailcheck.checks.transport import egress, starttls_injection, tls_grade, tls_scan
 from mailcheck.checks.transport.auth_token import token_finding
 from mailcheck.checks.transport.certificate import withheld_reason
 from mailcheck.checks.transport.connection import (
@@ -417,16 +417,9 @@ def evaluate(obs: SmtpObservation) -> list[CheckResult]:
     results: list[CheckResult] = []
     for session in obs.sessions:
         results.extend(session_findings(session, obs.options))
-    for scan in obs.scans:
-        named = software.of_endpoint(obs.sessions, scan.endpoint.label)
-        results.extend(tls_scan.findings("smtp", scan, not obs.options.is_opportunistic, named))
-    if obs.options.tls_scan:
-        results.extend(tls_scan.unscanned("smtp.tls-scan", obs.sessions, {s.endpoint.label for s in obs.scans}))
-    if obs.options.tls_grade:
-        results.extend(tls_scan.unscanned("smtp.tls-grade", obs.sessions, {g.endpoint.label for g in obs.grades}))
-    for graded in obs.grades:
-        named = software.of_endpoint(obs.sessions, graded.endpoint.label)
-        results.extend(tls_grade.findings("smtp", graded, not obs.options.is_opportunistic, named))
+    asked = (obs.options.tls_scan, obs.options.tls_grade)
+    required = not obs.options.is_opportunistic
+    results.extend(tls_grade.session_tls_findings("smtp", obs.sessions, obs.scans, obs.grades, asked, required))
     return said_once(results)
 
 

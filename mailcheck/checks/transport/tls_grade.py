@@ -18,6 +18,7 @@ from typing import Any
 from mailcheck.checks.transport import starttls_injection, tls_scan
 from mailcheck.checks.transport import tls_guideline as ncsc
 from mailcheck.checks.transport.connection import Endpoint, TransportObservation
+from mailcheck.checks.transport.software import of_endpoint
 from mailcheck.checks.transport.tls_scan import Preamble
 from mailcheck.context import ProbeContext
 from mailcheck.model import CheckResult, ErrorInfo, ProbeError, Stage, Status, Subject
@@ -187,7 +188,7 @@ def enumerate_throttled(obs: GradeObservation, server: Any) -> None:
             continue
         found = tls_suites.accepted(server, TlsVersionEnum[command.removesuffix("_cipher_suites").upper()])
         if isinstance(found, str):
-            obs.errors[command] = found
+            obs.errors[command] = _why(found)
             continue
         del obs.errors[command]
         read_suites(obs, version, found)
@@ -346,9 +347,8 @@ async def grade(
     async with ctx.host_gate(endpoint.address):
         try:
             obs = await asyncio.to_thread(_scan, endpoint, protocol, ctx.timeout, ctx.per_host, profile, retries)
-        except (
-            Exception
-        ) as crashed:  # a fault inside sslyze or nassl: this endpoint's grade is an error, not the run's end
+        # a fault inside sslyze or nassl: this endpoint's grade is an error, not the run's end
+        except Exception as crashed:
             obs = GradeObservation(endpoint, profile=profile)
             why = f"{type(crashed).__name__}: {crashed}"[:240]
             message = f"the grade could not run (sslyze: {why})"
@@ -476,6 +476,32 @@ FLAGS = (
 )  # fmt: skip
 
 
+def session_tls_findings(
+    protocol: str,
+    sessions: "Sequence[TransportObservation]",
+    scans: "Sequence[tls_scan.ScanObservation]",
+    grades: Sequence[GradeObservation],
+    asked: tuple[bool, bool],
+    tls_required: bool,
+) -> list[CheckResult]:
+    """What smtp and the mailbox commands say of their sessions' TLS beyond the session itself: the built-in
+    scan's and the grade's findings for each endpoint looked at, with the software its greeting named, and for
+    each one not looked at, why; ASKED is (built-in scan, grade) as the command line asked."""
+    scanned, graded = asked
+    results: list[CheckResult] = []
+    for scan in scans:
+        named = of_endpoint(sessions, scan.endpoint.label)
+        results.extend(tls_scan.findings(protocol, scan, tls_required, named))
+    if scanned:
+        results.extend(tls_scan.unscanned(f"{protocol}.tls-scan", sessions, {s.endpoint.label for s in scans}))
+    if graded:
+        results.extend(tls_scan.unscanned(f"{protocol}.tls-grade", sessions, {g.endpoint.label for g in grades}))
+    for grade_obs in grades:
+        named = of_endpoint(sessions, grade_obs.endpoint.label)
+        results.extend(findings(protocol, grade_obs, tls_required, named))
+    return results
+
+
 def findings(
     protocol: str, obs: GradeObservation, tls_required: bool, software: str | None = None
 ) -> list[CheckResult]:
@@ -494,11 +520,14 @@ def findings(
     for version in VERSION_COMMANDS:
         if version in obs.suites:
             items.append(("version", ncsc.VERSIONS[version], f"{version} accepted"))
+    taken_at: dict[str, list[str]] = {}  # each suite, with the versions that accept it
     for version, suites in obs.suites.items():
         for suite, _exchange in suites:
-            level = ncsc.suite_level(suite)
-            if level != "good":
-                items.append(("cipher", level, f"{suite} ({version})"))
+            taken_at.setdefault(suite, []).append(version)
+    for suite, taking in taken_at.items():
+        level = ncsc.suite_level(suite)
+        if level != "good":
+            items.append(("cipher", level, f"{suite} ({', '.join(taking)})"))
     if obs.certificate_key is not None:
         kind, bits = obs.certificate_key
         items.append(("certificate-key", ncsc.key_level(kind, bits), f"certificate key {kind} {bits} bits"))
@@ -581,12 +610,7 @@ def merged(below: list[tuple[str, str, str]]) -> list[tuple[str, str, str, list[
         grouped.setdefault((item, level), []).append(words)
     found = []
     for (item, level), members in grouped.items():
-        if item == "cipher":  # "TLS_RSA_WITH_AES_128_CBC_SHA (TLS 1.0)" → the suite, with all its versions
-            versions: dict[str, list[str]] = {}
-            for member in members:
-                suite, _, version = member.partition(" (")
-                versions.setdefault(suite, []).append(version.rstrip(")"))
-            members = [f"{suite} ({', '.join(v)})" for suite, v in versions.items()]
+        if item == "cipher":  # each member is a suite with the versions that accept it
             shown = "; ".join(members[:3]) + (f"; and {len(members) - 3} more" if len(members) > 3 else "")
             words = f"{len(members)} cipher suite{'s' if len(members) > 1 else ''}: {shown}"
         elif item == "version":

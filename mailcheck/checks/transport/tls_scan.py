@@ -172,12 +172,7 @@ async def _try(endpoint: Endpoint, probe: ScanProbe, preamble: Preamble | None, 
 
 async def scan(endpoint: Endpoint, preamble: Preamble | None, ctx: ProbeContext) -> ScanObservation:
     """Every probe against one endpoint, concurrently within the per-host cap."""
-
-    async def one(probe: ScanProbe) -> ProbeOutcome:
-        async with ctx.host_gate(endpoint.address):
-            return await _try(endpoint, probe, preamble, ctx)
-
-    outcomes = await asyncio.gather(*(one(p) for p in PROBES))
+    outcomes = await asyncio.gather(*(attempt_probe(endpoint, p, preamble, ctx) for p in PROBES))
     return ScanObservation(endpoint, list(outcomes))
 
 

@@ -15,7 +15,8 @@ WAITS = (1.0, 2.0, 4.0)  # a handshake the server turned away is tried again aft
 
 def accepted(server: Any, version: Any, pace: float = PACE) -> list[tuple[str, str, Any]] | str:
     """Every suite SERVER (sslyze's ServerConnectivityInfo) accepts at VERSION (its TlsVersionEnum), as (IANA
-    name, OpenSSL name, ephemeral key or None); or, when a handshake could not be made at all, why (a string)."""
+    name, OpenSSL name, ephemeral key or None); or, when a handshake could not be made at all, sslyze's words for
+    why (a string)."""
     from sslyze import TlsVersionEnum
     from sslyze.errors import ConnectionToServerFailed, TlsHandshakeFailed
     from sslyze.plugins.openssl_cipher_suites._tls12_workaround import WorkaroundForTls12ForCipherSuites
@@ -66,7 +67,7 @@ def accepted(server: Any, version: Any, pace: float = PACE) -> list[tuple[str, s
                     break
                 except ConnectionToServerFailed as failed:
                     if wait is None:
-                        return str(failed).split(" -> ", 1)[-1].strip().strip('".')[-240:]
+                        return str(failed)
                     time.sleep(wait)  # turned away: the server's earlier sessions are still ending
             if picked is None or picked[0] not in remaining:
                 break  # refused, or the server picked what was not offered: stop rather than loop
